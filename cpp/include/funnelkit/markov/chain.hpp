@@ -1,0 +1,79 @@
+#pragma once
+/// \file A validated funnel frozen into a Markov chain, prepared once for every consumer.
+///
+/// States are the funnel's stages in declaration order, plus a virtual failure state for the
+/// drop stage when remainders need one and no stage carries its name. Each transient state owns
+/// a compressed row of transitions with cumulative probabilities (for O(log k) sampling) and the
+/// first two moments of its delay (for the analytics), so nothing is looked up by name or
+/// recomputed on a hot path.
+
+#include <cstddef>
+#include <limits>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "funnelkit/core/random.hpp"
+#include "funnelkit/model/funnel.hpp"
+
+namespace funnelkit::markov {
+
+inline constexpr std::size_t kNoState = std::numeric_limits<std::size_t>::max();
+
+struct Transition {
+  std::size_t to = 0;
+  double probability = 0.0;
+  double cumulative = 0.0;  ///< sum of probabilities of this and the earlier transitions of the row
+  const model::Distribution* delay = nullptr;  ///< the edge's delay, else the stage's holding time
+  double delay_mean = 0.0;
+  double delay_second_moment = 0.0;
+  std::size_t edge = kNoState;  ///< index in Funnel::edges(); kNoState for the remainder to drop
+};
+
+class Chain {
+ public:
+  /// Validates the funnel (model::validate) and builds the chain.
+  [[nodiscard]] static Chain compile(const model::Funnel& funnel);
+
+  [[nodiscard]] std::size_t size() const noexcept { return names_.size(); }
+  [[nodiscard]] const std::string& name(std::size_t state) const { return names_[state]; }
+  [[nodiscard]] const std::vector<std::string>& names() const noexcept { return names_; }
+  [[nodiscard]] model::StageKind kind(std::size_t state) const { return kinds_[state]; }
+  [[nodiscard]] bool absorbing(std::size_t state) const { return kinds_[state] != model::StageKind::Transient; }
+  [[nodiscard]] double value(std::size_t state) const { return values_[state]; }
+  [[nodiscard]] double discount() const noexcept { return discount_; }
+  /// Entry distribution over states (sums to 1).
+  [[nodiscard]] const std::vector<double>& entry() const noexcept { return entry_; }
+  /// State receiving row remainders; kNoState when no row has one.
+  [[nodiscard]] std::size_t drop_state() const noexcept { return drop_state_; }
+  [[nodiscard]] bool has_virtual_drop() const noexcept { return virtual_drop_; }
+  [[nodiscard]] std::size_t state_index(std::string_view name) const;
+
+  [[nodiscard]] std::span<const Transition> transitions(std::size_t state) const {
+    return {transitions_.data() + row_offsets_[state], row_offsets_[state + 1] - row_offsets_[state]};
+  }
+  [[nodiscard]] const std::vector<std::size_t>& transient_states() const noexcept { return transient_; }
+  [[nodiscard]] const std::vector<std::size_t>& absorbing_states() const noexcept { return absorbing_; }
+
+  /// Next state for a uniform u in (0, 1): the inverse-CDF draw over the row.
+  [[nodiscard]] std::size_t sample_next(std::size_t state, double u) const;
+  /// Next state and the time spent before moving there (0 without a delay distribution).
+  [[nodiscard]] std::pair<std::size_t, double> sample_step(std::size_t state, Rng& rng) const;
+
+ private:
+  std::vector<std::string> names_;
+  std::vector<model::StageKind> kinds_;
+  std::vector<double> values_;
+  std::vector<double> entry_;
+  std::vector<std::size_t> row_offsets_;
+  std::vector<Transition> transitions_;
+  std::vector<std::size_t> transient_;
+  std::vector<std::size_t> absorbing_;
+  std::vector<model::DistributionPtr> keep_alive_;
+  std::size_t drop_state_ = kNoState;
+  bool virtual_drop_ = false;
+  double discount_ = 1.0;
+};
+
+}  // namespace funnelkit::markov

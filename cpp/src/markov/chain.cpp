@@ -1,0 +1,122 @@
+#include "funnelkit/markov/chain.hpp"
+
+#include <algorithm>
+
+#include "funnelkit/core/errors.hpp"
+
+namespace funnelkit::markov {
+
+Chain Chain::compile(const model::Funnel& funnel) {
+  model::validate(funnel);
+  Chain chain;
+  const auto& stages = funnel.stages();
+  const auto n = stages.size();
+  for (const auto& stage : stages) {
+    chain.names_.push_back(stage.name);
+    chain.kinds_.push_back(stage.kind);
+    chain.values_.push_back(stage.value);
+  }
+  chain.discount_ = funnel.discount;
+
+  // Group edges by source, keeping declaration order within a row.
+  std::vector<std::vector<std::size_t>> rows(n);
+  for (std::size_t e = 0; e < funnel.edges().size(); ++e)
+    rows[funnel.stage_index(funnel.edges()[e].from)].push_back(e);
+
+  std::vector<double> remainder(n, 0.0);
+  bool needs_drop = false;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (stages[i].absorbing()) continue;
+    double sum = 0.0;
+    for (const auto e : rows[i]) sum += funnel.edges()[e].probability;
+    if (sum < 1.0 - model::kProbabilityTolerance) {
+      remainder[i] = 1.0 - sum;
+      needs_drop = true;
+    }
+  }
+  if (needs_drop) {
+    if (const auto existing = funnel.find_stage(funnel.drop_stage)) {
+      chain.drop_state_ = *existing;
+    } else {
+      chain.drop_state_ = n;
+      chain.virtual_drop_ = true;
+      chain.names_.push_back(funnel.drop_stage);
+      chain.kinds_.push_back(model::StageKind::Failure);
+      chain.values_.push_back(0.0);
+    }
+  }
+
+  auto moments = [&chain](const model::DistributionPtr& d, Transition& t) {
+    if (!d) return;
+    chain.keep_alive_.push_back(d);
+    t.delay = d.get();
+    t.delay_mean = d->mean();
+    t.delay_second_moment = d->second_moment();
+  };
+  chain.row_offsets_.push_back(0);
+  for (std::size_t i = 0; i < chain.size(); ++i) {
+    double cumulative = 0.0;
+    if (i < n && !stages[i].absorbing()) {
+      for (const auto e : rows[i]) {
+        const auto& edge = funnel.edges()[e];
+        Transition t;
+        t.to = funnel.stage_index(edge.to);
+        t.probability = edge.probability;
+        t.edge = e;
+        moments(edge.delay ? edge.delay : stages[i].holding, t);
+        cumulative += t.probability;
+        t.cumulative = cumulative;
+        chain.transitions_.push_back(t);
+      }
+      if (remainder[i] > 0.0) {
+        Transition t;
+        t.to = chain.drop_state_;
+        t.probability = remainder[i];
+        moments(stages[i].holding, t);
+        cumulative += t.probability;
+        t.cumulative = cumulative;
+        chain.transitions_.push_back(t);
+      }
+    }
+    chain.row_offsets_.push_back(chain.transitions_.size());
+    (chain.absorbing(i) ? chain.absorbing_ : chain.transient_).push_back(i);
+  }
+
+  chain.entry_.assign(chain.size(), 0.0);
+  if (funnel.entry().empty()) {
+    chain.entry_[0] = 1.0;
+  } else {
+    double total = 0.0;
+    for (const auto& [name, weight] : funnel.entry()) total += weight;
+    for (const auto& [name, weight] : funnel.entry()) chain.entry_[funnel.stage_index(name)] += weight / total;
+  }
+  return chain;
+}
+
+std::size_t Chain::state_index(std::string_view name) const {
+  const auto it = std::find(names_.begin(), names_.end(), name);
+  if (it == names_.end())
+    throw FunnelError(ErrorKind::UnknownStage, "unknown stage '" + std::string(name) + "'", std::string(name));
+  return static_cast<std::size_t>(it - names_.begin());
+}
+
+std::size_t Chain::sample_next(std::size_t state, double u) const {
+  const auto row = transitions(state);
+  if (row.empty()) return state;  // absorbing
+  const double target = u * row.back().cumulative;
+  const auto it = std::upper_bound(row.begin(), row.end(), target,
+                                   [](double x, const Transition& t) { return x < t.cumulative; });
+  return it == row.end() ? row.back().to : it->to;
+}
+
+std::pair<std::size_t, double> Chain::sample_step(std::size_t state, Rng& rng) const {
+  const auto row = transitions(state);
+  if (row.empty()) return {state, 0.0};
+  const double target = rng.uniform01() * row.back().cumulative;
+  auto it = std::upper_bound(row.begin(), row.end(), target,
+                             [](double x, const Transition& t) { return x < t.cumulative; });
+  if (it == row.end()) --it;
+  return {it->to, it->delay ? it->delay->sample(rng) : 0.0};
+}
+
+}  // namespace funnelkit::markov
