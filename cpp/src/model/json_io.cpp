@@ -90,8 +90,8 @@ OrderedJson ordered(const Json& value) { return OrderedJson::parse(value.dump())
 OrderedJson ordered_distribution(const Distribution& distribution) {
   OrderedJson out;
   out["type"] = distribution.type_name();
-  for (const auto& [key, value] : distribution_to_json(distribution).items())
-    if (key != "type") out[key] = ordered(value);
+  const auto params = distribution.params();  // items() must not outlive the object it walks
+  for (const auto& [key, value] : params.items()) out[key] = ordered(value);
   return out;
 }
 

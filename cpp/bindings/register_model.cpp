@@ -1,0 +1,198 @@
+// Bindings of funnelkit::model: distributions (with the Python extension trampoline), the
+// funnel and its JSON document. Defaults and documentation live in the Python layer.
+#include "pybind11.hpp"
+
+#include "funnelkit/core/errors.hpp"
+#include "funnelkit/model/distribution.hpp"
+#include "funnelkit/model/funnel.hpp"
+#include "funnelkit/model/json_io.hpp"
+
+namespace funnelkit::bindings {
+namespace {
+
+using model::Distribution;
+using model::DistributionPtr;
+
+// Lets a Python subclass of funnelkit.Distribution stand wherever a built-in goes. Every call
+// from the engine takes the GIL (pybind11's override machinery does it), which is the speed
+// cost documented for Python extensions.
+class PyDistribution : public Distribution, public py::trampoline_self_life_support {
+ public:
+  using Distribution::Distribution;
+  std::string type_name() const override { PYBIND11_OVERRIDE_PURE(std::string, Distribution, type_name, ); }
+  nlohmann::json params() const override {
+    py::gil_scoped_acquire gil;
+    const py::function override = py::get_override(static_cast<const Distribution*>(this), "params");
+    if (!override) return nlohmann::json::object();
+    return to_json_value(override());
+  }
+  double cdf(double t) const override { PYBIND11_OVERRIDE_PURE(double, Distribution, cdf, t); }
+  double survival(double t) const override { PYBIND11_OVERRIDE(double, Distribution, survival, t); }
+  double pdf(double t) const override { PYBIND11_OVERRIDE_PURE(double, Distribution, pdf, t); }
+  double quantile(double p) const override { PYBIND11_OVERRIDE_PURE(double, Distribution, quantile, p); }
+  double mean() const override { PYBIND11_OVERRIDE(double, Distribution, mean, ); }
+  double second_moment() const override { PYBIND11_OVERRIDE(double, Distribution, second_moment, ); }
+};
+
+DistributionPtr to_const(const std::shared_ptr<Distribution>& d) { return d; }
+py::object as_python(const DistributionPtr& d) {
+  if (!d) return py::none();
+  return py::cast(std::const_pointer_cast<Distribution>(d));
+}
+
+py::array_t<double> sample(const Distribution& d, std::size_t size, std::uint64_t seed) {
+  py::array_t<double> out(static_cast<py::ssize_t>(size));
+  auto* result = out.mutable_data();
+  {
+    py::gil_scoped_release release;
+    Rng rng(seed);
+    for (std::size_t i = 0; i < size; ++i) result[i] = d.sample(rng);
+  }
+  return out;
+}
+
+model::DistributionResolver resolver_from(const py::object& resolve) {
+  if (resolve.is_none()) return {};
+  return [resolve](const std::string& type, const nlohmann::json& params) -> DistributionPtr {
+    py::gil_scoped_acquire gil;
+    const py::object result = resolve(type, to_python(params));
+    if (result.is_none()) return nullptr;
+    return to_const(result.cast<std::shared_ptr<Distribution>>());
+  };
+}
+
+py::dict stage_to_dict(const model::Stage& stage) {
+  return py::dict("name"_a = stage.name, "kind"_a = std::string(model::to_string(stage.kind)), "value"_a = stage.value,
+                  "holding"_a = as_python(stage.holding), "metadata"_a = to_python(stage.metadata));
+}
+
+py::dict edge_to_dict(const model::Edge& edge) {
+  return py::dict("source"_a = edge.from, "target"_a = edge.to, "probability"_a = edge.probability,
+                  "delay"_a = as_python(edge.delay), "metadata"_a = to_python(edge.metadata));
+}
+
+}  // namespace
+
+void register_model(py::module_& m) {
+  py::classh<Distribution, PyDistribution>(m, "Distribution")
+      .def(py::init<>())
+      .def("type_name", &Distribution::type_name)
+      .def("params", [](const Distribution& d) { return to_python(d.params()); })
+      // Scalars in, scalars out; arrays in, arrays of the same shape out.
+      .def("cdf", py::vectorize(&Distribution::cdf), "t"_a)
+      .def("survival", py::vectorize(&Distribution::survival), "t"_a)
+      .def("pdf", py::vectorize(&Distribution::pdf), "t"_a)
+      .def("quantile", py::vectorize(&Distribution::quantile), "p"_a)
+      .def("mean", &Distribution::mean)
+      .def("second_moment", &Distribution::second_moment)
+      .def("variance", &Distribution::variance)
+      .def("sample", &sample, "size"_a, "seed"_a)
+      .def("to_json", [](const Distribution& d) { return model::distribution_to_json(d).dump(); })
+      .def("__repr__",
+           [](const Distribution& d) {
+             std::string text = d.type_name() + "(";
+             bool first = true;
+             const auto params = d.params();
+             for (const auto& [key, value] : params.items()) {
+               text += (first ? "" : ", ") + key + "=" + value.dump();
+               first = false;
+             }
+             return text + ")";
+           })
+      .def("__eq__",
+           [](const Distribution& a, const py::object& other) {
+             if (!py::isinstance<Distribution>(other)) return false;
+             const auto& b = other.cast<const Distribution&>();
+             return a.type_name() == b.type_name() && a.params() == b.params();
+           })
+      .def("__hash__", [](const Distribution& d) { return py::hash(py::str(model::distribution_to_json(d).dump())); })
+      .def("__reduce__", [](const Distribution& d) {
+        const auto rebuild = py::module_::import("funnelkit.distributions").attr("from_json");
+        return py::make_tuple(rebuild, py::make_tuple(model::distribution_to_json(d).dump()));
+      });
+
+  py::classh<model::Exponential, Distribution>(m, "Exponential")
+      .def(py::init([](const py::object& rate, const py::object& mean) {
+             // Analysts think in mean times, rates come from fitted models: accept either.
+             nlohmann::json params = nlohmann::json::object();
+             if (!rate.is_none()) params["rate"] = rate.cast<double>();
+             if (!mean.is_none()) params["mean"] = mean.cast<double>();
+             const auto d = model::make_builtin_distribution("exponential", params);
+             return model::Exponential(*std::static_pointer_cast<const model::Exponential>(d));
+           }),
+           "rate"_a = py::none(), "mean"_a = py::none())
+      .def_property_readonly("rate", &model::Exponential::rate);
+  py::classh<model::LogNormal, Distribution>(m, "LogNormal").def(py::init<double, double>(), "mu"_a, "sigma"_a);
+  py::classh<model::Weibull, Distribution>(m, "Weibull").def(py::init<double, double>(), "shape"_a, "scale"_a);
+  py::classh<model::Gamma, Distribution>(m, "Gamma").def(py::init<double, double>(), "shape"_a, "scale"_a);
+  py::classh<model::Fixed, Distribution>(m, "Fixed").def(py::init<double>(), "value"_a);
+  py::classh<model::Empirical, Distribution>(m, "Empirical")
+      .def(py::init<std::vector<double>, std::vector<double>>(), "p"_a, "t"_a);
+
+  m.def(
+      "distribution_from_json",
+      [](const std::string& text, const py::object& resolve) {
+        nlohmann::json value;
+        try {
+          value = nlohmann::json::parse(text);
+        } catch (const nlohmann::json::parse_error& e) {
+          throw FunnelError(ErrorKind::Format, std::string("malformed JSON: ") + e.what());
+        }
+        return as_python(model::distribution_from_json(value, resolver_from(resolve)));
+      },
+      "text"_a, "resolve"_a);
+
+  py::class_<model::Funnel>(m, "Funnel")
+      .def(py::init<>())
+      .def_readwrite("name", &model::Funnel::name)
+      .def_readwrite("time_unit", &model::Funnel::time_unit)
+      .def_readwrite("drop_stage", &model::Funnel::drop_stage)
+      .def_readwrite("discount", &model::Funnel::discount)
+      .def_property(
+          "remainder", [](const model::Funnel& f) { return std::string(model::to_string(f.remainder)); },
+          [](model::Funnel& f, const std::string& rule) { f.remainder = model::remainder_rule_from_string(rule); })
+      .def_property(
+          "metadata", [](const model::Funnel& f) { return to_python(f.metadata); },
+          [](model::Funnel& f, const py::object& value) {
+            auto json = to_json_value(value);
+            if (!json.is_object()) throw FunnelError(ErrorKind::Format, "funnel metadata must be a dict");
+            f.metadata = std::move(json);
+          })
+      .def(
+          "add_stage",
+          [](model::Funnel& f, const std::string& name, const std::string& kind, double value,
+             const std::shared_ptr<Distribution>& holding, const py::object& metadata) {
+            f.add_stage({name, model::stage_kind_from_string(kind), value, to_const(holding), to_json_value(metadata)});
+          },
+          "name"_a, "kind"_a, "value"_a, "holding"_a, "metadata"_a)
+      .def(
+          "add_edge",
+          [](model::Funnel& f, const std::string& source, const std::string& target, double probability,
+             const std::shared_ptr<Distribution>& delay, const py::object& metadata) {
+            f.add_edge({source, target, probability, to_const(delay), to_json_value(metadata)});
+          },
+          "source"_a, "target"_a, "probability"_a, "delay"_a, "metadata"_a)
+      .def("set_entry", &model::Funnel::set_entry, "weights"_a)
+      .def_property_readonly("entry", &model::Funnel::entry)
+      .def("set_probability", &model::Funnel::set_probability, "source"_a, "target"_a, "probability"_a)
+      .def("set_value", &model::Funnel::set_value, "stage"_a, "value"_a)
+      .def("stages", [](const model::Funnel& f) {
+        py::list out;
+        for (const auto& s : f.stages()) out.append(stage_to_dict(s));
+        return out;
+      })
+      .def("edges", [](const model::Funnel& f) {
+        py::list out;
+        for (const auto& e : f.edges()) out.append(edge_to_dict(e));
+        return out;
+      })
+      .def("validate", [](const model::Funnel& f) { model::validate(f); })
+      .def("to_json", &model::funnel_to_json, "indent"_a)
+      .def_static(
+          "from_json",
+          [](const std::string& text, const py::object& resolve) { return model::funnel_from_json(text, resolver_from(resolve)); },
+          "text"_a, "resolve"_a)
+      .def("copy", [](const model::Funnel& f) { return model::Funnel(f); });
+}
+
+}  // namespace funnelkit::bindings

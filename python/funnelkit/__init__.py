@@ -1,0 +1,1 @@
+from funnelkit._core import *
