@@ -1,1 +1,91 @@
-from funnelkit._core import *
+"""funnelkit: sales funnels as Markov chains, with a C++ engine.
+
+>>> import funnelkit as fk
+>>> funnel = fk.examples.nurturing_funnel()
+>>> analysis = funnel.analyze()
+>>> round(analysis.success_probability, 4)
+0.03
+"""
+
+from __future__ import annotations
+
+try:
+    from funnelkit import _core
+except ImportError as error:  # pragma: no cover - only without a built extension
+    raise ImportError(
+        "funnelkit's compiled engine (funnelkit._core) is missing or does not load. Install the "
+        "package with `pip install .` (it compiles the engine) rather than importing it from the "
+        f"source tree. Original error: {error}"
+    ) from error
+
+from funnelkit import examples
+from funnelkit.analysis import ConversionReport, FunnelAnalysis, Path
+from funnelkit.distributions import (
+    Distribution,
+    Empirical,
+    Exponential,
+    Fixed,
+    Gamma,
+    LogNormal,
+    Weibull,
+    empirical_from_durations,
+    lognormal_from_median,
+)
+from funnelkit.errors import (
+    DistributionError,
+    DuplicateEdgeError,
+    DuplicateStageError,
+    EmptyFunnelError,
+    FunnelError,
+    FunnelFormatError,
+    NoExitError,
+    ProbabilityError,
+    RowSumError,
+    SchemaVersionError,
+    StructureError,
+    UnknownDistributionError,
+    UnknownStageError,
+)
+from funnelkit.extension import register, register_distribution, registered, unregister
+from funnelkit.funnel import Edge, Funnel, Stage
+from funnelkit.results import TableResult
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConversionReport",
+    "Distribution",
+    "DistributionError",
+    "DuplicateEdgeError",
+    "DuplicateStageError",
+    "Edge",
+    "Empirical",
+    "EmptyFunnelError",
+    "Exponential",
+    "Fixed",
+    "Funnel",
+    "FunnelAnalysis",
+    "FunnelError",
+    "FunnelFormatError",
+    "Gamma",
+    "LogNormal",
+    "NoExitError",
+    "Path",
+    "ProbabilityError",
+    "RowSumError",
+    "SchemaVersionError",
+    "Stage",
+    "StructureError",
+    "TableResult",
+    "UnknownDistributionError",
+    "UnknownStageError",
+    "Weibull",
+    "__version__",
+    "empirical_from_durations",
+    "examples",
+    "lognormal_from_median",
+    "register",
+    "register_distribution",
+    "registered",
+    "unregister",
+]

@@ -1,0 +1,86 @@
+"""Exceptions raised by funnelkit.
+
+Every problem with a funnel raises a subclass of :class:`FunnelError` (itself a
+:class:`ValueError`) whose message names the stage, edge or JSON path at fault; the same name
+is kept in ``.subject`` for programs::
+
+    >>> import funnelkit as fk
+    >>> try:
+    ...     fk.Funnel().add_stage("visit").add_edge("visit", "cart", 0.5)
+    ... except fk.UnknownStageError as error:
+    ...     print(error.subject)
+    cart
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DistributionError",
+    "DuplicateEdgeError",
+    "DuplicateStageError",
+    "EmptyFunnelError",
+    "FunnelError",
+    "FunnelFormatError",
+    "NoExitError",
+    "ProbabilityError",
+    "RowSumError",
+    "SchemaVersionError",
+    "StructureError",
+    "UnknownDistributionError",
+    "UnknownStageError",
+]
+
+
+class FunnelError(ValueError):
+    """Base class: the funnel, its document or an argument is not valid."""
+
+    #: The stage, edge ("a -> b") or JSON path at fault, or None for the funnel as a whole.
+    subject: str | None = None
+
+
+class FunnelFormatError(FunnelError):
+    """Malformed JSON, or a document that does not follow the funnel schema."""
+
+
+class SchemaVersionError(FunnelFormatError):
+    """The document was written with a schema version this funnelkit cannot read."""
+
+
+class EmptyFunnelError(FunnelError):
+    """The funnel has no stages."""
+
+
+class UnknownStageError(FunnelError):
+    """A stage name that the funnel does not define."""
+
+
+class DuplicateStageError(FunnelError):
+    """Two stages with the same name."""
+
+
+class DuplicateEdgeError(FunnelError):
+    """Two edges between the same pair of stages."""
+
+
+class ProbabilityError(FunnelError):
+    """A probability that is NaN, negative or above 1, or unusable entry weights."""
+
+
+class RowSumError(ProbabilityError):
+    """A stage's outgoing probabilities sum above 1 (or below 1 under the strict rule)."""
+
+
+class NoExitError(FunnelError):
+    """A transient stage that can never finish: no path from it reaches an absorbing stage."""
+
+
+class StructureError(FunnelError):
+    """Other structural misuse, such as an edge leaving an absorbing stage."""
+
+
+class DistributionError(FunnelError):
+    """Invalid distribution parameters or arguments."""
+
+
+class UnknownDistributionError(DistributionError):
+    """A distribution type that is neither built in nor registered."""

@@ -1,0 +1,395 @@
+"""The funnel: stages, edges, and what happens to the leads between them.
+
+    >>> import funnelkit as fk
+    >>> funnel = (
+    ...     fk.Funnel("shop")
+    ...     .add_stage("visit")
+    ...     .add_stage("cart", holding=fk.Exponential(mean=2.0))
+    ...     .add_stage("paid", kind="success", value=60.0)
+    ...     .add_edge("visit", "cart", 0.10)
+    ...     .add_edge("cart", "paid", 0.30)
+    ... )
+    >>> round(funnel.analyze().success_probability, 6)
+    0.03
+
+Rows summing below 1 leave the remainder to the drop stage (``remainder="drop"``, the
+default): a visitor who neither goes to the cart nor anywhere else has left the shop. Use
+``remainder="strict"`` to require every row to sum to 1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path as FilePath
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from funnelkit import _core
+from funnelkit.analysis import FunnelAnalysis, Path
+from funnelkit.distributions import _as_json_value
+from funnelkit.errors import FunnelFormatError, ProbabilityError, UnknownDistributionError
+from funnelkit.extension import _resolve_distribution, registered
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from typing_extensions import Self
+
+__all__ = ["Edge", "Funnel", "Stage"]
+
+FORMAT = "funnelkit.funnel"
+_BUILTIN_TYPES = frozenset({_core.Exponential, _core.LogNormal, _core.Weibull, _core.Gamma, _core.Fixed, _core.Empirical})
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A stage as stored in the funnel (read-only; change it through :class:`Funnel`)."""
+
+    name: str
+    kind: str = "transient"
+    value: float = 0.0
+    holding: _core.Distribution | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Edge:
+    """An edge as stored in the funnel (read-only; change it through :class:`Funnel`)."""
+
+    source: str
+    target: str
+    probability: float
+    delay: _core.Distribution | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+class Funnel:
+    """A sales funnel: a directed graph of stages with transition probabilities.
+
+    Parameters
+    ----------
+    name:
+        Shown in reports.
+    time_unit:
+        Unit of every holding time and delay ("hours", "days", ...); a label for reports.
+    remainder:
+        ``"drop"`` (default): the probability a stage's edges leave unassigned is the chance
+        of leaving the funnel there and goes to ``drop_stage``. ``"strict"``: every transient
+        stage's edges must sum to 1.
+    drop_stage:
+        Failure stage that receives remainders; created virtually if the funnel has no stage
+        of that name.
+    discount:
+        Per-transition discount factor in (0, 1] applied to stage values, for loop funnels
+        (repeat purchases) whose future value should count less.
+    metadata:
+        Any JSON-compatible dict, stored in the document.
+    """
+
+    __slots__ = ("_chain", "_core")
+
+    def __init__(
+        self,
+        name: str = "funnel",
+        *,
+        time_unit: str = "hours",
+        remainder: str = "drop",
+        drop_stage: str = "dropped",
+        discount: float = 1.0,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._core = _core.Funnel()
+        self._chain: _core.Chain | None = None
+        self._core.name = name
+        self._core.time_unit = time_unit
+        self._core.remainder = remainder
+        self._core.drop_stage = drop_stage
+        self._core.discount = float(discount)
+        if metadata is not None:
+            self._core.metadata = dict(metadata)
+
+    # -- building ---------------------------------------------------------------------------
+    def add_stage(
+        self,
+        name: str,
+        kind: str = "transient",
+        *,
+        value: float = 0.0,
+        holding: _core.Distribution | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Self:
+        """Add a stage. ``kind`` is ``"transient"``, ``"success"`` or ``"failure"``;
+        ``value`` is received on every entry (e.g. the average order value at "paid");
+        ``holding`` is the time spent in the stage before moving on."""
+        self._core.add_stage(name, kind, float(value), holding, dict(metadata or {}))
+        self._chain = None
+        return self
+
+    def add_edge(
+        self,
+        source: str,
+        target: str,
+        probability: float,
+        *,
+        delay: _core.Distribution | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Self:
+        """Add an edge. ``delay`` is the time to take this transition, given it is taken;
+        it overrides the source stage's holding time."""
+        self._core.add_edge(source, target, float(probability), delay, dict(metadata or {}))
+        self._chain = None
+        return self
+
+    def set_entry(self, entry: str | Mapping[str, float]) -> Self:
+        """Where leads enter: one stage, or weights per stage (normalised). Default: the
+        first stage added."""
+        weights = [(entry, 1.0)] if isinstance(entry, str) else [(k, float(v)) for k, v in entry.items()]
+        self._core.set_entry(weights)
+        self._chain = None
+        return self
+
+    def set_probability(self, source: str, target: str, probability: float) -> Self:
+        self._core.set_probability(source, target, float(probability))
+        self._chain = None
+        return self
+
+    def set_value(self, stage: str, value: float) -> Self:
+        self._core.set_value(stage, float(value))
+        self._chain = None
+        return self
+
+    def validate(self) -> Self:
+        """Raise the first problem found (see the table in docs/errors.md), else return self."""
+        self._core.validate()
+        return self
+
+    def copy(self) -> Funnel:
+        other = Funnel.__new__(Funnel)
+        other._core = self._core.copy()
+        other._chain = self._chain
+        return other
+
+    # -- reading ---------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self._core.name
+
+    @property
+    def time_unit(self) -> str:
+        return self._core.time_unit
+
+    @property
+    def remainder(self) -> str:
+        return self._core.remainder
+
+    @property
+    def drop_stage(self) -> str:
+        return self._core.drop_stage
+
+    @property
+    def discount(self) -> float:
+        return self._core.discount
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return self._core.metadata
+
+    @property
+    def entry(self) -> dict[str, float]:
+        """Entry weights as given (empty: the first stage)."""
+        return dict(self._core.entry)
+
+    @property
+    def stages(self) -> list[Stage]:
+        return [Stage(**s) for s in self._core.stages()]
+
+    @property
+    def edges(self) -> list[Edge]:
+        return [Edge(**e) for e in self._core.edges()]
+
+    @property
+    def stage_names(self) -> list[str]:
+        return [s["name"] for s in self._core.stages()]
+
+    def __len__(self) -> int:
+        return len(self._core.stages())
+
+    def __iter__(self) -> Iterator[Stage]:
+        return iter(self.stages)
+
+    def __contains__(self, stage: object) -> bool:
+        return stage in self.stage_names
+
+    # -- analytics ---------------------------------------------------------------------------
+    def analyze(self) -> FunnelAnalysis:
+        """Validate the funnel and compute its exact analytics (see :class:`FunnelAnalysis`)."""
+        chain = self._compiled()
+        raw = _core.analyze(chain)
+        edges = [(e["source"], e["target"], e["probability"]) for e in self._core.edges()]
+        return FunnelAnalysis(chain, raw, edges, self.time_unit, repr(self.name))
+
+    def most_likely_path(self, target: str | None = None) -> Path:
+        """The most probable sequence of stages from the entry to ``target`` (default: to any
+        success stage). Probability 0 and no stages if the target cannot be reached."""
+        names, probability = _core.most_likely_path(self._compiled(), target)
+        return Path(tuple(names), float(probability))
+
+    def transition_matrix(self) -> pd.DataFrame:
+        """The full transition matrix P (absorbing stages as self-loops), drop stage included."""
+        chain = self._compiled()
+        rows, cols, probabilities = chain.transition_triplets()
+        n = len(chain)
+        matrix = np.zeros((n, n))
+        np.add.at(matrix, (rows, cols), probabilities)
+        for a in chain.absorbing_states:
+            matrix[a, a] = 1.0
+        return pd.DataFrame(matrix, index=chain.names, columns=chain.names)
+
+    def plot(self, ax: Axes | None = None, visitors: float | None = None) -> Axes:
+        """The funnel chart: share (or number) of leads reaching each stage."""
+        return self.analyze().plot(ax=ax, visitors=visitors)
+
+    def _compiled(self) -> _core.Chain:
+        if self._chain is None:
+            self._chain = _core.Chain(self._core)
+        return self._chain
+
+    # -- documents -------------------------------------------------------------------------
+    def to_json(self, path: str | os.PathLike[str] | None = None, *, indent: int = 2) -> str:
+        """The versioned JSON document; written atomically to ``path`` if given."""
+        self._check_serializable()
+        text = self._core.to_json(indent)
+        if path is not None:
+            _write_atomically(FilePath(path), text + "\n")
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        result: dict[str, Any] = json.loads(self.to_json())
+        return result
+
+    @classmethod
+    def from_json(cls, source: str | os.PathLike[str], *, validate: bool = True) -> Funnel:
+        """Read a funnel document from JSON text or from a file path."""
+        if isinstance(source, os.PathLike) or not source.lstrip().startswith(("{", "[")):
+            text = FilePath(source).read_text(encoding="utf-8")
+        else:
+            text = source
+        funnel = cls.__new__(cls)
+        funnel._core = _core.Funnel.from_json(text, _resolve_distribution)
+        funnel._chain = None
+        if validate:
+            funnel.validate()
+        return funnel
+
+    @classmethod
+    def from_dict(cls, document: Mapping[str, Any], *, validate: bool = True) -> Funnel:
+        """Build a funnel from a dict following the JSON schema (``format`` and ``version``
+        may be left out; holding times and delays may be distribution objects)."""
+        if not isinstance(document, Mapping):
+            raise FunnelFormatError(f"a funnel document must be a dict, got {type(document).__name__}")
+        doc = {"format": FORMAT, "version": SCHEMA_VERSION, **document}
+        doc["stages"] = [_with_distribution(s, "holding") for s in document.get("stages", [])]
+        doc["edges"] = [_with_distribution(e, "delay") for e in document.get("edges", [])]
+        for edge in doc["edges"]:
+            p = edge.get("probability") if isinstance(edge, Mapping) else None
+            if isinstance(p, float) and not math.isfinite(p):
+                label = f"{edge.get('from')} -> {edge.get('to')}"
+                error = ProbabilityError(f"edge {label} has probability {p}; it must be a number in [0, 1]")
+                error.subject = label
+                raise error
+        _reject_non_finite(doc, "")
+        return cls.from_json(json.dumps(doc), validate=validate)
+
+    def _check_serializable(self) -> None:
+        extensions = set(registered("distribution").values())
+        for owner, distribution in self._distributions():
+            if type(distribution) not in _BUILTIN_TYPES and type(distribution) not in extensions:
+                error = UnknownDistributionError(
+                    f"{owner} uses {type(distribution).__qualname__}, which is not registered; decorate it "
+                    "with @funnelkit.register_distribution(name) to save or pickle the funnel"
+                )
+                error.subject = owner
+                raise error
+
+    def _distributions(self) -> Iterator[tuple[str, _core.Distribution]]:
+        for s in self._core.stages():
+            if s["holding"] is not None:
+                yield f"stage '{s['name']}'", s["holding"]
+        for e in self._core.edges():
+            if e["delay"] is not None:
+                yield f"edge {e['source']} -> {e['target']}", e["delay"]
+
+    # -- Python protocols -------------------------------------------------------------------
+    def __getstate__(self) -> str:
+        return self.to_json(indent=-1)
+
+    def __setstate__(self, state: str) -> None:
+        self._core = _core.Funnel.from_json(state, _resolve_distribution)
+        self._chain = None
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Funnel):
+            return NotImplemented
+        return self._core.to_json(-1) == other._core.to_json(-1)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        return f"<Funnel {self.name!r}: {len(self)} stages, {len(self._core.edges())} edges>"
+
+    def _repr_html_(self) -> str:
+        stages = pd.DataFrame(
+            [{"stage": s.name, "kind": s.kind, "value": s.value, "holding": repr(s.holding or "")} for s in self.stages]
+        )
+        edges = pd.DataFrame(
+            [{"from": e.source, "to": e.target, "probability": e.probability} for e in self.edges]
+        )
+        return (
+            f"<div><strong>Funnel {self.name!r}</strong> (times in {self.time_unit}, remainder rule "
+            f"{self.remainder!r})<br>{stages.to_html(index=False, border=0)}{edges.to_html(index=False, border=0)}</div>"
+        )
+
+
+def _with_distribution(item: Any, key: str) -> Any:
+    if not isinstance(item, Mapping) or item.get(key) is None:
+        return item
+    return {**item, key: _as_json_value(item[key])}
+
+
+def _reject_non_finite(value: Any, where: str) -> None:
+    """JSON has no NaN or infinity: name the offending field instead of failing to encode."""
+    if isinstance(value, float) and not math.isfinite(value):
+        message = f"{where or 'document'} is {value}; it must be a finite number"
+        error = FunnelFormatError(message)
+        error.subject = where
+        raise error
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            _reject_non_finite(v, f"{where}.{k}" if where else str(k))
+    elif isinstance(value, Sequence) and not isinstance(value, str):
+        for i, v in enumerate(value):
+            _reject_non_finite(v, f"{where}[{i}]")
+
+
+def _write_atomically(path: FilePath, text: str) -> None:
+    """Write to a temporary file beside ``path`` and rename it: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
