@@ -240,7 +240,8 @@ Analysis analyze(const Chain& chain) {
       e.probability = tr.probability;
       e.d_success = visits[to_index(t)] * success_of[to_index(tr.to)];
       e.d_value = visits_discounted[to_index(t)] * (chain.value(tr.to) + gamma * value_of(tr.to));
-      e.d_time = visits[to_index(t)] * (tr.delay_mean + time_of(tr.to));
+      // The remainder takes up the change, and a drop-out spends the stage's holding time.
+      e.d_time = visits[to_index(t)] * (tr.delay_mean + time_of(tr.to) - chain.holding_mean(transient[t]));
       out.edges.push_back(e);
     }
 

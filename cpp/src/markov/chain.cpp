@@ -15,6 +15,7 @@ Chain Chain::compile(const model::Funnel& funnel) {
     chain.names_.push_back(stage.name);
     chain.kinds_.push_back(stage.kind);
     chain.values_.push_back(stage.value);
+    chain.holding_means_.push_back(stage.holding ? stage.holding->mean() : 0.0);
   }
   chain.discount_ = funnel.discount;
 
@@ -43,6 +44,7 @@ Chain Chain::compile(const model::Funnel& funnel) {
       chain.names_.push_back(funnel.drop_stage);
       chain.kinds_.push_back(model::StageKind::Failure);
       chain.values_.push_back(0.0);
+      chain.holding_means_.push_back(0.0);
     }
   }
 

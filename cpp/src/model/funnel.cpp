@@ -47,6 +47,7 @@ Funnel& Funnel::add_stage(Stage stage) {
     throw FunnelError(ErrorKind::Structure,
                       "absorbing stage '" + stage.name + "' cannot have a holding time: nothing follows it",
                       stage.name);
+  if (stage.metadata.is_null()) stage.metadata = nlohmann::json::object();
   if (!stage.metadata.is_object())
     throw FunnelError(ErrorKind::Format, "metadata of stage '" + stage.name + "' must be an object", stage.name);
   index_.emplace(stage.name, stages_.size());
@@ -67,6 +68,7 @@ Funnel& Funnel::add_edge(Edge edge) {
   for (const auto& existing : edges_)
     if (existing.from == edge.from && existing.to == edge.to)
       throw FunnelError(ErrorKind::DuplicateEdge, "edge " + label + " is defined twice", label);
+  if (edge.metadata.is_null()) edge.metadata = nlohmann::json::object();
   if (!edge.metadata.is_object())
     throw FunnelError(ErrorKind::Format, "metadata of edge " + label + " must be an object", label);
   edges_.push_back(std::move(edge));

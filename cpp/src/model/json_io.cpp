@@ -190,8 +190,11 @@ std::string funnel_to_json(const Funnel& funnel, int indent) {
   if (funnel.entry().size() == 1 && funnel.entry().front().second == 1.0) {
     doc["entry"] = funnel.entry().front().first;
   } else if (!funnel.entry().empty()) {
+    // Sorted by stage name, the order a JSON object comes back in, so round trips are exact.
+    auto entry = funnel.entry();
+    std::sort(entry.begin(), entry.end());
     OrderedJson weights = OrderedJson::object();
-    for (const auto& [name, weight] : funnel.entry()) weights[name] = weight;
+    for (const auto& [name, weight] : entry) weights[name] = weight;
     doc["entry"] = weights;
   }
   doc["stages"] = OrderedJson::array();

@@ -17,7 +17,7 @@
 namespace funnelkit::markov {
 
 /// Derivatives (from the entry) with respect to one edge probability, every other edge held
-/// fixed and the row remainder (drop) absorbing the change.
+/// fixed and the row remainder (drop, which takes the stage's holding time) absorbing the change.
 struct EdgeSensitivity {
   std::size_t edge = 0;  ///< index in Funnel::edges()
   std::size_t from = 0;

@@ -43,6 +43,8 @@ class Chain {
   [[nodiscard]] bool absorbing(std::size_t state) const { return kinds_[state] != model::StageKind::Transient; }
   [[nodiscard]] double value(std::size_t state) const { return values_[state]; }
   [[nodiscard]] double discount() const noexcept { return discount_; }
+  /// Mean of the stage's own holding time (0 without one): the time of a drop-out from it.
+  [[nodiscard]] double holding_mean(std::size_t state) const { return holding_means_[state]; }
   /// Entry distribution over states (sums to 1).
   [[nodiscard]] const std::vector<double>& entry() const noexcept { return entry_; }
   /// State receiving row remainders; kNoState when no row has one.
@@ -65,6 +67,7 @@ class Chain {
   std::vector<std::string> names_;
   std::vector<model::StageKind> kinds_;
   std::vector<double> values_;
+  std::vector<double> holding_means_;
   std::vector<double> entry_;
   std::vector<std::size_t> row_offsets_;
   std::vector<Transition> transitions_;

@@ -1,0 +1,19 @@
+# The two commands of the README, plus helpers. Each installs what it needs (scripts/setup.sh).
+.PHONY: demo test sanitize bench clean
+
+demo:  ## build funnelkit into .venv and run the demo analysis
+	scripts/setup.sh
+	.venv/bin/python -m funnelkit.demo
+
+test:  ## C++ and Python tests, notebooks, doctests, type check
+	scripts/test.sh
+
+sanitize:  ## C++ tests under ASan + UBSan
+	scripts/sanitize.sh
+
+bench:  ## analytics benchmark against NumPy/SciPy (BENCH_ARGS=--large for 10,000+ stages)
+	scripts/setup.sh --bench
+	.venv/bin/python benchmarks/bench_analytics.py $(BENCH_ARGS)
+
+clean:
+	rm -rf build .venv

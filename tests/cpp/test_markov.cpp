@@ -1,0 +1,198 @@
+// Analytics against closed forms, a dense reference built straight from the funnel's edges,
+// brute-force removal and finite differences.
+#include <cmath>
+#include <random>
+
+#include <Eigen/Dense>
+#include <gtest/gtest.h>
+
+#include "funnelkit/markov/analysis.hpp"
+#include "funnelkit/markov/chain.hpp"
+#include "funnels.hpp"
+
+using namespace funnelkit;
+using namespace funnelkit::markov;
+
+namespace {
+
+Analysis analyze_funnel(const model::Funnel& f) { return analyze(Chain::compile(f)); }
+
+// Dense reference: states = stages + one drop state at the end, built from the edges alone.
+struct Dense {
+  Eigen::MatrixXd p;       // full transition matrix (absorbing rows zero)
+  Eigen::VectorXd mean;    // expected time spent per transient state
+  Eigen::VectorXd value;   // entry value per state
+  std::vector<bool> transient;
+  std::vector<bool> success;
+
+  explicit Dense(const model::Funnel& f) {
+    const auto n = f.stages().size() + 1;
+    p = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(n));
+    mean = Eigen::VectorXd::Zero(p.rows());
+    value = Eigen::VectorXd::Zero(p.rows());
+    transient.assign(n, false);
+    success.assign(n, false);
+    for (std::size_t i = 0; i + 1 < n; ++i) {
+      const auto& s = f.stages()[i];
+      transient[i] = !s.absorbing();
+      success[i] = s.kind == model::StageKind::Success;
+      value[static_cast<Eigen::Index>(i)] = s.value;
+    }
+    for (const auto& e : f.edges()) {
+      const auto i = static_cast<Eigen::Index>(f.stage_index(e.from));
+      const auto j = static_cast<Eigen::Index>(f.stage_index(e.to));
+      p(i, j) += e.probability;
+      const auto& holding = e.delay ? e.delay : f.stage(e.from).holding;
+      if (holding) mean[i] += e.probability * holding->mean();
+    }
+    for (std::size_t i = 0; i + 1 < n; ++i) {
+      if (!transient[i]) continue;
+      const auto row = static_cast<Eigen::Index>(i);
+      const double rest = 1.0 - p.row(row).sum();
+      p(row, p.cols() - 1) += rest;
+      if (f.stages()[i].holding) mean[row] += rest * f.stages()[i].holding->mean();
+    }
+  }
+
+  // (I - gamma Q)^-1 over all states, with absorbing rows/cols acting as identity.
+  Eigen::MatrixXd fundamental(double gamma = 1.0) const {
+    Eigen::MatrixXd q = p;
+    for (Eigen::Index j = 0; j < q.cols(); ++j)
+      if (!transient[static_cast<std::size_t>(j)]) q.col(j).setZero();
+    return (Eigen::MatrixXd::Identity(p.rows(), p.cols()) - gamma * q).inverse();
+  }
+};
+
+}  // namespace
+
+TEST(Markov, LinearFunnelClosedForms) {
+  const auto a = analyze_funnel(fixtures::linear_funnel());
+  EXPECT_NEAR(a.success, 0.2 * 0.3, 1e-15);
+  EXPECT_NEAR(a.value_per_entrant, 0.06 * 50.0, 1e-13);
+  EXPECT_NEAR(a.steps, 1.2, 1e-14);
+  EXPECT_NEAR(a.steps_sd * a.steps_sd, 0.16, 1e-13);
+  EXPECT_NEAR(a.time, 0.5 + 0.2 * 2.0, 1e-14);
+  EXPECT_NEAR(a.time_sd * a.time_sd, 0.25 + (0.2 * 8.0 - 0.16), 1e-12);
+  EXPECT_NEAR(a.time_to_success_mean, 2.5, 1e-13);
+  EXPECT_NEAR(a.reach[1], 0.2, 1e-15);
+  EXPECT_NEAR(a.dropped[0], 0.8, 1e-15);
+  EXPECT_NEAR(a.dropped[1], 0.2 * 0.7, 1e-15);
+}
+
+TEST(Markov, LoopFunnelMatchesDenseReference) {
+  const auto f = fixtures::loop_funnel();
+  const Chain chain = Chain::compile(f);
+  ASSERT_EQ(chain.size(), f.stages().size() + 1);  // virtual drop state appended
+  const auto a = analyze(chain);
+  const Dense d(f);
+  const auto n_matrix = d.fundamental();
+  const auto g_matrix = d.fundamental(f.discount);
+  const Eigen::Index n = d.p.rows();
+  const Eigen::RowVectorXd s = Eigen::RowVectorXd::Unit(n, 0);
+
+  Eigen::VectorXd success_one_step = Eigen::VectorXd::Zero(n);
+  for (Eigen::Index i = 0; i < n; ++i)
+    for (Eigen::Index j = 0; j < n; ++j)
+      if (d.success[static_cast<std::size_t>(j)]) success_one_step[i] += d.p(i, j);
+  const Eigen::VectorXd success = n_matrix * success_one_step;
+  const Eigen::VectorXd time = n_matrix * d.mean;
+  const Eigen::VectorXd value = g_matrix * (d.p * d.value);
+  const Eigen::RowVectorXd visits = s * n_matrix;
+
+  for (Eigen::Index i = 0; i < n; ++i) {
+    if (!d.transient[static_cast<std::size_t>(i)]) continue;
+    EXPECT_NEAR(a.success_probability[i], success[i], 1e-12) << i;
+    EXPECT_NEAR(a.expected_time[i], time[i], 1e-11) << i;
+    EXPECT_NEAR(a.value[i], value[i], 1e-11) << i;
+    EXPECT_NEAR(a.expected_visits[i], visits[i], 1e-12) << i;
+    EXPECT_NEAR(a.reach[i], visits[i] / n_matrix(i, i), 1e-12) << i;
+    double steps = 0.0;  // expected visits to transient states = transitions until absorption
+    for (Eigen::Index j = 0; j < n; ++j)
+      if (d.transient[static_cast<std::size_t>(j)]) steps += n_matrix(i, j);
+    EXPECT_NEAR(a.expected_steps[i], steps, 1e-11);
+  }
+  EXPECT_NEAR(a.value_per_entrant, d.value[0] + value[0], 1e-11);
+}
+
+TEST(Markov, VisitDiagonalMatchesDenseInverse) {
+  const auto f = fixtures::loop_funnel();
+  const Chain chain = Chain::compile(f);
+  const Dense d(f);
+  for (const double gamma : {1.0, 0.8}) {
+    const auto dense = d.fundamental(gamma);
+    const auto diagonal = visit_diagonal(chain, gamma);
+    for (std::size_t t = 0; t < chain.transient_states().size(); ++t) {
+      const auto state = static_cast<Eigen::Index>(chain.transient_states()[t]);
+      EXPECT_NEAR(diagonal[static_cast<Eigen::Index>(t)], dense(state, state), 1e-12);
+    }
+  }
+}
+
+TEST(Markov, RemovalEffectsMatchBruteForce) {
+  const auto f = fixtures::loop_funnel();
+  const auto a = analyze_funnel(f);
+  for (const std::string stage : {"browse", "buy"}) {
+    auto removed = f;
+    for (const auto& e : f.edges())
+      if (e.to == stage) removed.set_probability(e.from, e.to, 0.0);  // entering it = dropping out
+    const auto b = analyze_funnel(removed);
+    const auto k = static_cast<Eigen::Index>(f.stage_index(stage));
+    EXPECT_NEAR(a.removal_success[k], a.success - b.success, 1e-12) << stage;
+    EXPECT_NEAR(a.removal_value[k], a.value_per_entrant - b.value_per_entrant, 1e-10) << stage;
+  }
+}
+
+TEST(Markov, SensitivitiesMatchFiniteDifferences) {
+  const auto f = fixtures::loop_funnel();
+  const auto a = analyze_funnel(f);
+  ASSERT_EQ(a.edges.size(), f.edges().size());
+  const double h = 1e-6;
+  for (const auto& e : a.edges) {
+    const auto& edge = f.edges()[e.edge];
+    auto up = f;
+    auto down = f;
+    up.set_probability(edge.from, edge.to, edge.probability + h);
+    down.set_probability(edge.from, edge.to, edge.probability - h);
+    const auto au = analyze_funnel(up);
+    const auto ad = analyze_funnel(down);
+    EXPECT_NEAR(e.d_success, (au.success - ad.success) / (2 * h), 1e-6) << edge.from << "->" << edge.to;
+    EXPECT_NEAR(e.d_value, (au.value_per_entrant - ad.value_per_entrant) / (2 * h), 1e-5) << edge.from << "->" << edge.to;
+    EXPECT_NEAR(e.d_time, (au.time - ad.time) / (2 * h), 1e-5) << edge.from << "->" << edge.to;
+  }
+}
+
+TEST(Markov, MonteCarloAgreesOnTimeAndSteps) {
+  const auto f = fixtures::loop_funnel();
+  const Chain chain = Chain::compile(f);
+  const auto a = analyze(chain);
+  Rng rng(7);
+  const int runs = 200000;
+  double time = 0.0, time2 = 0.0, successes = 0.0;
+  for (int r = 0; r < runs; ++r) {
+    std::size_t state = 0;
+    double t = 0.0;
+    while (!chain.absorbing(state)) {
+      const auto [next, dt] = chain.sample_step(state, rng);
+      t += dt;
+      state = next;
+    }
+    time += t;
+    time2 += t * t;
+    successes += chain.kind(state) == model::StageKind::Success ? 1.0 : 0.0;
+  }
+  const double mean = time / runs;
+  const double sd = std::sqrt(time2 / runs - mean * mean);
+  EXPECT_NEAR(mean, a.time, 5.0 * a.time_sd / std::sqrt(runs));
+  EXPECT_NEAR(sd, a.time_sd, 0.03 * a.time_sd);
+  EXPECT_NEAR(successes / runs, a.success, 5.0 * std::sqrt(a.success * (1 - a.success) / runs));
+}
+
+TEST(Markov, SampleNextFollowsRowProbabilities) {
+  const Chain chain = Chain::compile(fixtures::loop_funnel());
+  std::vector<int> counts(chain.size(), 0);
+  std::mt19937_64 engine(3);
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  const int draws = 400000;
+  for (int i = 0; i < draws; ++i) counts[chain.sample_next(0, uniform(engine))]++;
+  for (const auto& tr : chain.transitions(0)) EXPECT_NEAR(counts[tr.to] / double(draws), tr.probability, 0.004);
+}
