@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 try:
-    from funnelkit import _core
+    from funnelkit import _core  # noqa: F401  (fail early, with a helpful message)
 except ImportError as error:  # pragma: no cover - only without a built extension
     raise ImportError(
         "funnelkit's compiled engine (funnelkit._core) is missing or does not load. Install the "

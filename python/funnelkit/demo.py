@@ -31,7 +31,10 @@ def main(visitors: int = 100_000) -> None:
     print(analysis.removal_effects().to_pandas(), "\n")
     top = analysis.sensitivity().to_pandas().sort_values("success_elasticity", ascending=False).head(5)
     print("Edges where a 1% improvement moves conversion most:")
-    print(top[["source", "target", "probability", "d_success", "success_elasticity"]].to_string(index=False), "\n")
+    print(
+        top[["source", "target", "probability", "d_success", "success_elasticity"]].to_string(index=False),
+        "\n",
+    )
 
     lifecycle = examples.lifecycle_funnel()
     after = lifecycle.analyze()

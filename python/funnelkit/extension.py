@@ -42,7 +42,14 @@ from typing import Any, TypeVar
 from funnelkit import _core
 from funnelkit.errors import DistributionError
 
-__all__ = ["BUILTIN_DISTRIBUTIONS", "EXTENSION_KINDS", "register", "register_distribution", "registered", "unregister"]
+__all__ = [
+    "BUILTIN_DISTRIBUTIONS",
+    "EXTENSION_KINDS",
+    "register",
+    "register_distribution",
+    "registered",
+    "unregister",
+]
 
 #: Base class of each extension kind.
 EXTENSION_KINDS: Mapping[str, type] = MappingProxyType({"distribution": _core.Distribution})

@@ -20,6 +20,7 @@ default): a visitor who neither goes to the cart nor anywhere else has left the 
 from __future__ import annotations
 
 import contextlib
+import html
 import json
 import math
 import os
@@ -45,7 +46,9 @@ if TYPE_CHECKING:
 __all__ = ["Edge", "Funnel", "Stage"]
 
 FORMAT = "funnelkit.funnel"
-_BUILTIN_TYPES = frozenset({_core.Exponential, _core.LogNormal, _core.Weibull, _core.Gamma, _core.Fixed, _core.Empirical})
+_BUILTIN_TYPES = frozenset(
+    {_core.Exponential, _core.LogNormal, _core.Weibull, _core.Gamma, _core.Fixed, _core.Empirical}
+)
 SCHEMA_VERSION = 1
 
 
@@ -347,15 +350,12 @@ class Funnel:
 
     def _repr_html_(self) -> str:
         stages = pd.DataFrame(
-            [{"stage": s.name, "kind": s.kind, "value": s.value, "holding": repr(s.holding or "")} for s in self.stages]
+            [{"stage": s.name, "kind": s.kind, "value": s.value, "holding": s.holding or ""} for s in self.stages]
         )
-        edges = pd.DataFrame(
-            [{"from": e.source, "to": e.target, "probability": e.probability} for e in self.edges]
-        )
-        return (
-            f"<div><strong>Funnel {self.name!r}</strong> (times in {self.time_unit}, remainder rule "
-            f"{self.remainder!r})<br>{stages.to_html(index=False, border=0)}{edges.to_html(index=False, border=0)}</div>"
-        )
+        edges = pd.DataFrame([{"from": e.source, "to": e.target, "probability": e.probability} for e in self.edges])
+        header = f"<strong>Funnel {html.escape(self.name)}</strong> (times in {html.escape(self.time_unit)})"
+        tables = stages.to_html(index=False, border=0) + edges.to_html(index=False, border=0)
+        return f"<div>{header}<br>{tables}</div>"
 
 
 def _with_distribution(item: Any, key: str) -> Any:

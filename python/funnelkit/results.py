@@ -45,7 +45,8 @@ class TableResult:
         }
 
     def __getitem__(self, column: str) -> np.ndarray:
-        return self._frame[column].to_numpy()
+        values: np.ndarray = self._frame[column].to_numpy()
+        return values
 
     def __len__(self) -> int:
         return len(self._frame)
