@@ -117,8 +117,15 @@ def expected_outcomes(c: DenseChain) -> dict[str, np.ndarray | float]:
     }
 
 
-def random_funnel(rng: np.random.Generator, n_transient: int, n_success: int = 1, n_failure: int = 1,
-                  density: float = 0.3, with_times: bool = True, discount: float = 1.0) -> fk.Funnel:
+def random_funnel(
+    rng: np.random.Generator,
+    n_transient: int,
+    n_success: int = 1,
+    n_failure: int = 1,
+    density: float = 0.3,
+    with_times: bool = True,
+    discount: float = 1.0,
+) -> fk.Funnel:
     """A random funnel with loops: every transient row sums below 1 so the remainder drops out."""
     f = fk.Funnel("random", discount=discount)
     for i in range(n_transient):
@@ -133,6 +140,8 @@ def random_funnel(rng: np.random.Generator, n_transient: int, n_success: int = 1
         chosen = [t for t in targets if rng.random() < density] or [targets[int(rng.integers(len(targets)))]]
         weights = rng.dirichlet(np.ones(len(chosen) + 1))[:-1] * rng.uniform(0.5, 0.98)
         for target, w in zip(chosen, weights, strict=True):
-            delay = fk.Gamma(shape=2.0, scale=float(rng.uniform(0.1, 2.0))) if with_times and rng.random() < 0.3 else None
+            delay = (
+                fk.Gamma(shape=2.0, scale=float(rng.uniform(0.1, 2.0))) if with_times and rng.random() < 0.3 else None
+            )
             f.add_edge(f"t{i}", target, float(w), delay=delay)
     return f

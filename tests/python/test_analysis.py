@@ -227,6 +227,4 @@ def test_large_sparse_funnel_is_fast_and_correct() -> None:
     ref = expected_outcomes(chain)
     a = f.analyze()
     assert a.success_probability == pytest.approx(ref["entry_success"], rel=1e-9)
-    np.testing.assert_allclose(
-        a.stages().to_pandas()["reached"].to_numpy()[:n], ref["reach"], rtol=1e-9, atol=1e-14
-    )
+    np.testing.assert_allclose(a.stages().to_pandas()["reached"].to_numpy()[:n], ref["reach"], rtol=1e-9, atol=1e-14)

@@ -87,8 +87,8 @@ void validate(const Funnel& funnel) {
     const auto& from = funnel.stage(edge.from);
     if (from.absorbing())
       throw FunnelError(ErrorKind::Structure,
-                        "absorbing stage '" + from.name + "' has an outgoing edge to '" + edge.to +
-                            "'; make it transient if leads can go on (a loop funnel)",
+                        "edge " + edge_label(edge.from, edge.to) + " leaves absorbing stage '" + from.name +
+                            "'; make the stage transient if leads can go on (a loop funnel)",
                         edge_label(edge.from, edge.to));
     has_edge[funnel.stage_index(edge.from)] = true;
   }

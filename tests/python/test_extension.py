@@ -1,0 +1,156 @@
+"""Python extensions plugged into the C++ engine through the one registry mechanism."""
+
+from __future__ import annotations
+
+import gc
+import math
+import pickle
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import funnelkit as fk
+
+
+class PyExponential(fk.Distribution):
+    """An exponential written in Python: the engine must treat it like the built-in."""
+
+    def __init__(self, rate: float) -> None:
+        super().__init__()
+        self.rate = rate
+
+    def params(self) -> dict[str, float]:
+        return {"rate": self.rate}
+
+    def cdf(self, t: float) -> float:
+        return 0.0 if t <= 0 else -math.expm1(-self.rate * t)
+
+    def pdf(self, t: float) -> float:
+        return 0.0 if t < 0 else self.rate * math.exp(-self.rate * t)
+
+    def quantile(self, p: float) -> float:
+        return -math.log1p(-p) / self.rate
+
+
+class WithMean(PyExponential):
+    def mean(self) -> float:
+        return 1.0 / self.rate
+
+    def second_moment(self) -> float:
+        return 2.0 / self.rate**2
+
+
+@pytest.fixture
+def registered() -> Iterator[None]:
+    fk.register_distribution("py_exponential")(PyExponential)
+    yield
+    fk.unregister("distribution", "py_exponential")
+
+
+def funnel_with(holding: fk.Distribution) -> fk.Funnel:
+    return (
+        fk.Funnel()
+        .add_stage("visit", holding=holding)
+        .add_stage("cart", holding=fk.Exponential(rate=1.0))
+        .add_stage("paid", "success", value=10.0)
+        .add_edge("visit", "cart", 0.4)
+        .add_edge("cart", "paid", 0.5)
+    )
+
+
+def test_python_distribution_gives_the_same_analytics_as_the_builtin() -> None:
+    builtin = funnel_with(fk.Exponential(rate=0.25)).analyze()
+    exact = funnel_with(WithMean(0.25)).analyze()
+    numeric = funnel_with(PyExponential(0.25)).analyze()  # moments from the quantile function
+    assert exact.expected_time == pytest.approx(builtin.expected_time, rel=1e-14)
+    assert exact.time_sd == pytest.approx(builtin.time_sd, rel=1e-14)
+    assert numeric.expected_time == pytest.approx(builtin.expected_time, rel=1e-8)
+    assert numeric.time_sd == pytest.approx(builtin.time_sd, rel=1e-6)
+
+
+def test_engine_samples_through_python_quantile() -> None:
+    f = funnel_with(PyExponential(0.5))
+    chain = f._compiled()
+    _, times = chain.sample_steps(0, 5000, 42)
+    assert stats.kstest(times, stats.expon(scale=2.0).cdf).pvalue > 1e-3
+    np.testing.assert_array_equal(times, chain.sample_steps(0, 5000, 42)[1])
+
+
+def test_base_methods_work_on_python_subclasses() -> None:
+    d = PyExponential(2.0)
+    assert d.survival(1.0) == pytest.approx(math.exp(-2.0))  # default survival = 1 - cdf, via C++
+    assert d.variance() == pytest.approx(0.25, rel=1e-7)
+    assert d.sample(3, seed=1).shape == (3,)
+
+
+def test_registered_extension_round_trips(registered: None) -> None:
+    f = funnel_with(PyExponential(0.25))
+    doc = f.to_dict()
+    assert doc["stages"][0]["holding"] == {"type": "py_exponential", "rate": 0.25}
+    again = fk.Funnel.from_json(f.to_json())
+    assert isinstance(again.stages[0].holding, PyExponential)
+    assert again == f
+    clone = pickle.loads(pickle.dumps(f))
+    assert clone.analyze().expected_time == pytest.approx(f.analyze().expected_time)
+    assert pickle.loads(pickle.dumps(PyExponential(0.25))) == PyExponential(0.25)
+    assert "py_exponential" in fk.registered("distribution")
+
+
+def test_unregistered_extension_cannot_be_saved_or_loaded() -> None:
+    f = funnel_with(PyExponential(0.25))
+    with pytest.raises(fk.UnknownDistributionError, match="register_distribution"):
+        f.to_json()
+    text = '{"format": "funnelkit.funnel", "version": 1, "stages": [{"name": "a", "holding": {"type": "py_exponential", "rate": 1}}]}'
+    with pytest.raises(fk.UnknownDistributionError, match="py_exponential"):
+        fk.Funnel.from_json(text)
+
+
+def test_rebuilding_with_wrong_parameters_is_a_distribution_error(registered: None) -> None:
+    with pytest.raises(fk.DistributionError, match="py_exponential"):
+        fk.distributions.from_json({"type": "py_exponential", "speed": 1.0})
+
+
+def test_registry_rejects_misuse(registered: None) -> None:
+    with pytest.raises(ValueError, match="built-in"):
+        fk.register_distribution("exponential")
+    with pytest.raises(ValueError, match="already registered"):
+        fk.register_distribution("py_exponential")(WithMean)
+    fk.register_distribution("py_exponential")(PyExponential)  # same class again: fine
+    with pytest.raises(TypeError, match="subclass"):
+        fk.register_distribution("not_a_distribution")(int)
+    with pytest.raises(ValueError, match="kind"):
+        fk.register("scorer_of_the_future", "x")
+
+    class NoParams(fk.Distribution):
+        def cdf(self, t: float) -> float:
+            return 0.0
+
+        def pdf(self, t: float) -> float:
+            return 0.0
+
+        def quantile(self, p: float) -> float:
+            return 0.0
+
+    with pytest.raises(TypeError, match="params"):
+        fk.register_distribution("no_params")(NoParams)
+
+
+def test_python_errors_propagate_through_the_engine() -> None:
+    class Broken(PyExponential):
+        def mean(self) -> float:
+            raise ZeroDivisionError("broken on purpose")
+
+    with pytest.raises(ZeroDivisionError, match="on purpose"):
+        funnel_with(Broken(1.0)).analyze()
+
+
+def test_engine_keeps_python_objects_alive() -> None:
+    f = funnel_with(WithMean(0.5))
+    gc.collect()
+    held = f.stages[0].holding
+    assert isinstance(held, WithMean) and held.rate == 0.5
+    del held
+    gc.collect()
+    assert f.analyze().expected_time == pytest.approx(2.0 + 0.4 * 1.0)

@@ -1,0 +1,133 @@
+"""Building funnels, their JSON document, pickling and the Python protocols."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import funnelkit as fk
+
+
+def test_builder_chains_and_reads_back() -> None:
+    f = (
+        fk.Funnel("shop", time_unit="days", discount=0.95, metadata={"team": "growth"})
+        .add_stage("visit", holding=fk.Exponential(mean=1.0), metadata={"source": "ads"})
+        .add_stage("paid", "success", value=60.0)
+        .add_edge("visit", "paid", 0.02, delay=fk.Fixed(0.5), metadata={"channel": "email"})
+    )
+    assert len(f) == 2 and "visit" in f and "nope" not in f
+    assert f.stage_names == ["visit", "paid"]
+    assert f.stages[0] == fk.Stage("visit", "transient", 0.0, fk.Exponential(mean=1.0), {"source": "ads"})
+    assert f.edges[0] == fk.Edge("visit", "paid", 0.02, fk.Fixed(0.5), {"channel": "email"})
+    assert (f.name, f.time_unit, f.discount, f.metadata) == ("shop", "days", 0.95, {"team": "growth"})
+    assert f.remainder == "drop" and f.drop_stage == "dropped" and f.entry == {}
+    assert [s.name for s in f] == ["visit", "paid"]
+    assert "2 stages" in repr(f) and "<table" in f._repr_html_()
+
+
+def test_mutation_invalidates_the_compiled_chain() -> None:
+    f = fk.examples.nurturing_funnel()
+    assert f.analyze().success_probability == pytest.approx(0.03)
+    f.set_probability("warm_lead", "paid", 0.15)
+    assert f.analyze().success_probability == pytest.approx(0.01 + 0.2 * 0.15)
+    f.set_value("paid", 100.0)
+    assert f.analyze().expected_value == pytest.approx(100 * 0.04)
+
+
+def test_entry_weights_are_normalised() -> None:
+    f = (
+        fk.Funnel()
+        .add_stage("ads")
+        .add_stage("search")
+        .add_stage("paid", "success")
+        .add_edge("ads", "paid", 0.01)
+        .add_edge("search", "paid", 0.05)
+        .set_entry({"ads": 3, "search": 1})
+    )
+    assert f.analyze().success_probability == pytest.approx(0.75 * 0.01 + 0.25 * 0.05)
+    assert f.most_likely_path().stages == ("search", "paid")
+
+
+def test_json_round_trip_is_lossless(tmp_path: Path) -> None:
+    f = fk.examples.shop_funnel().set_entry({"visit": 0.9, "lead": 0.1})
+    text = f.to_json()
+    assert json.loads(text)["format"] == "funnelkit.funnel" and json.loads(text)["version"] == 1
+    again = fk.Funnel.from_json(text)
+    assert again == f and again.to_json() == text
+    path = tmp_path / "sub" / "shop.json"
+    f.to_json(path)
+    assert fk.Funnel.from_json(path) == f
+    assert fk.Funnel.from_json(str(path)) == f
+    assert list(tmp_path.glob("sub/.*tmp")) == []  # no temporary file left behind
+    a, b = f.analyze(), fk.Funnel.from_json(path).analyze()
+    assert a.success_probability == b.success_probability and a.expected_time == b.expected_time
+
+
+def test_from_dict_accepts_distribution_objects_and_json_dicts() -> None:
+    f = fk.Funnel.from_dict(
+        {
+            "name": "d",
+            "stages": [
+                {"name": "visit", "holding": fk.Weibull(shape=1.2, scale=3.0)},
+                {"name": "cart", "holding": {"type": "exponential", "mean": 2.0}},
+                {"name": "paid", "kind": "success", "value": 10},
+            ],
+            "edges": [
+                {"from": "visit", "to": "cart", "probability": 0.1},
+                {"from": "cart", "to": "paid", "probability": 0.5, "delay": fk.Fixed(1.0)},
+            ],
+        }
+    )
+    assert f.stages[1].holding == fk.Exponential(rate=0.5)
+    assert f.edges[1].delay == fk.Fixed(1.0)
+    assert fk.Funnel.from_dict(f.to_dict()) == f
+
+
+def test_pickle_and_copy() -> None:
+    f = fk.examples.lifecycle_funnel()
+    g = pickle.loads(pickle.dumps(f))
+    assert g == f and g is not f
+    h = f.copy().set_value("first_purchase", 1.0)
+    assert h != f and f.stages[0].value == 60.0
+    with pytest.raises(TypeError):
+        hash(f)
+
+
+def test_transition_matrix_is_stochastic() -> None:
+    p = fk.examples.shop_funnel().transition_matrix()
+    assert list(p.index) == [*fk.examples.shop_funnel().stage_names, "dropped"]
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+    assert p.loc["visit", "lead"] == 0.25 and p.loc["visit", "dropped"] == pytest.approx(0.73)
+
+
+def test_strict_remainder_rule() -> None:
+    f = fk.Funnel(remainder="strict").add_stage("a").add_stage("b", "success").add_edge("a", "b", 0.5)
+    with pytest.raises(fk.RowSumError) as info:
+        f.analyze()
+    assert info.value.subject == "a"
+    f.set_probability("a", "b", 1.0)
+    assert f.analyze().success_probability == 1.0
+
+
+def test_existing_failure_stage_takes_the_remainder() -> None:
+    f = (
+        fk.Funnel(drop_stage="lost")
+        .add_stage("a")
+        .add_stage("b", "success")
+        .add_stage("lost", "failure")
+        .add_edge("a", "b", 0.25)
+    )
+    a = f.analyze()
+    assert a.stage_names == ["a", "b", "lost"]
+    assert a.outcome_probabilities() == {"b": 0.25, "lost": 0.75}
+
+
+def test_zero_probability_edges_are_kept_for_sensitivity() -> None:
+    f = fk.examples.nurturing_funnel(nurture=False)
+    sens = f.analyze().sensitivity().to_pandas().set_index(["source", "target"])
+    # what a first nurturing conversion point would be worth: every warm lead is a candidate
+    assert sens.loc[("warm_lead", "paid"), "d_success"] == pytest.approx(0.2)
