@@ -22,6 +22,7 @@ inline nlohmann::json to_json_value(const py::handle& value) {
 }
 
 inline py::object to_python(const nlohmann::json& value) {
+  if (value.is_object() && value.empty()) return py::dict();  // the common case, kept cheap
   return py::module_::import("json").attr("loads")(value.dump());
 }
 

@@ -186,6 +186,14 @@ void register_model(py::module_& m) {
         for (const auto& e : f.edges()) out.append(edge_to_dict(e));
         return out;
       })
+      .def("edge_list",
+           [](const model::Funnel& f) {
+             // (source, target, probability) only: what reports need, without metadata.
+             std::vector<std::tuple<std::string, std::string, double>> out;
+             out.reserve(f.edges().size());
+             for (const auto& e : f.edges()) out.emplace_back(e.from, e.to, e.probability);
+             return out;
+           })
       .def("validate", [](const model::Funnel& f) { model::validate(f); })
       .def("to_json", &model::funnel_to_json, "indent"_a)
       .def_static(

@@ -236,8 +236,7 @@ class Funnel:
         """Validate the funnel and compute its exact analytics (see :class:`FunnelAnalysis`)."""
         chain = self._compiled()
         raw = _core.analyze(chain)
-        edges = [(e["source"], e["target"], e["probability"]) for e in self._core.edges()]
-        return FunnelAnalysis(chain, raw, edges, self.time_unit, repr(self.name))
+        return FunnelAnalysis(chain, raw, self._core.edge_list(), self.time_unit, repr(self.name))
 
     def most_likely_path(self, target: str | None = None) -> Path:
         """The most probable sequence of stages from the entry to ``target`` (default: to any
