@@ -56,7 +56,7 @@ def matrices(f: fk.Funnel) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, np.nd
     r = dense[np.ix_(transient, ~transient)]
     holding = np.array([s.holding.mean() for s in f.stages if s.kind == "transient"])
     values = np.array([s.value for s in f.stages] + [0.0] * (len(p) - len(f)))
-    success_col = [i for i, k in enumerate(k for k in kinds if k != "transient") if k == "success"][0]
+    success_col = next(i for i, k in enumerate(k for k in kinds if k != "transient") if k == "success")
     return q, r, holding, dense[transient] @ values, success_col
 
 
@@ -100,32 +100,37 @@ def best_time(run: Callable[[], object], budget: float = 2.0, max_repeats: int =
     return best
 
 
+def measure(n: int) -> tuple[int, float, float, float, float, float]:
+    f = random_funnel(n)
+    inputs = matrices(f)
+    ours = funnelkit_result(f)
+    t_ours = best_time(lambda: f.copy().analyze())  # copy: no cached compilation
+    t_scipy = best_time(lambda: scipy_sparse(*inputs), max_repeats=5)
+    err_scipy = float(np.max(np.abs(scipy_sparse(*inputs) - ours)))
+    t_numpy = err_numpy = float("nan")
+    if n <= DENSE_LIMIT:
+        t_numpy = best_time(lambda: numpy_dense(*inputs), max_repeats=5)
+        err_numpy = float(np.max(np.abs(numpy_dense(*inputs) - ours)))
+    return n, t_ours, t_numpy, t_scipy, err_numpy, err_scipy
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--large", action="store_true", help="also run 30,000 stages")
     args = parser.parse_args()
     sizes = [10, 100, 1_000, 10_000] + ([30_000] if args.large else [])
-    rows = []
-    for n in tqdm(sizes, desc="funnel sizes", unit="size"):
-        f = random_funnel(n)
-        q, r, h, immediate, win = matrices(f)
-        ours = funnelkit_result(f)
-        t_ours = best_time(lambda f=f: (f.copy().analyze()))  # copy: no cached compilation
-        t_scipy = best_time(lambda: scipy_sparse(q, r, h, immediate, win), max_repeats=5)
-        err_scipy = float(np.max(np.abs(scipy_sparse(q, r, h, immediate, win) - ours)))
-        if n <= DENSE_LIMIT:
-            t_numpy = best_time(lambda: numpy_dense(q, r, h, immediate, win), max_repeats=5)
-            err_numpy = float(np.max(np.abs(numpy_dense(q, r, h, immediate, win) - ours)))
-        else:
-            t_numpy, err_numpy = float("nan"), float("nan")
-        rows.append((n, t_ours, t_numpy, t_scipy, err_numpy, err_scipy))
-
-    print(f"\n{'stages':>7} {'funnelkit':>11} {'numpy dense':>12} {'ratio':>7} {'scipy sparse':>13} {'ratio':>7}"
-          f" {'max |diff|':>11}")
+    rows = [measure(n) for n in tqdm(sizes, desc="funnel sizes", unit="size")]
+    print(
+        f"\n{'stages':>7} {'funnelkit':>11} {'numpy dense':>12} {'ratio':>7} {'scipy sparse':>13} {'ratio':>7}"
+        f" {'max |diff|':>11}"
+    )
     for n, ours, dense, sparse, e1, e2 in rows:
-        dense_text = f"{dense * 1e3:10.2f}ms {dense / ours:6.1f}x" if np.isfinite(dense) else f"{'(skipped)':>12} {'':>7}"
-        print(f"{n:>7} {ours * 1e3:9.2f}ms {dense_text} {sparse * 1e3:11.2f}ms {sparse / ours:6.1f}x"
-              f" {np.nanmax([e1, e2]):11.1e}")
+        skipped = f"{'(skipped)':>12} {'':>7}"
+        dense_text = f"{dense * 1e3:10.2f}ms {dense / ours:6.1f}x" if np.isfinite(dense) else skipped
+        print(
+            f"{n:>7} {ours * 1e3:9.2f}ms {dense_text} {sparse * 1e3:11.2f}ms {sparse / ours:6.1f}x"
+            f" {np.nanmax([e1, e2]):11.1e}"
+        )
     print("\nfunnelkit: Funnel.analyze() end to end (validation, compilation, all analytics, tables).")
     print(f"numpy dense: np.linalg.inv of I - Q (skipped above {DENSE_LIMIT:,} stages: O(n^3) time, O(n^2) memory).")
     print("scipy sparse: splu of I - Q, then solves; diag((I - Q)^-1) column by column for the reach.")

@@ -145,3 +145,16 @@ def random_funnel(
             )
             f.add_edge(f"t{i}", target, float(w), delay=delay)
     return f
+
+
+class ParamlessDistribution(fk.Distribution):
+    """A valid Python distribution with no params(): usable, but neither registrable nor savable."""
+
+    def cdf(self, t: float) -> float:
+        return 0.0 if t < 1.0 else 1.0
+
+    def pdf(self, t: float) -> float:
+        return 0.0
+
+    def quantile(self, p: float) -> float:
+        return 1.0

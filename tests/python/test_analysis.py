@@ -164,7 +164,7 @@ def test_monte_carlo_journeys_agree() -> None:
         u = rng.random(idx.size)
         nxt = np.array([np.searchsorted(cumulative[s], x, side="right") for s, x in zip(state[idx], u, strict=True)])
         nxt = np.minimum(nxt, n - 1)
-        for k, (s, t) in enumerate(zip(state[idx], nxt, strict=True)):
+        for k, s in enumerate(state[idx]):
             holding = stage_holding[chain.names[s]]
             if holding is not None:
                 times[idx[k]] += holding.quantile(rng.random())

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from reference import ParamlessDistribution
 
 import funnelkit as fk
 
@@ -212,17 +213,7 @@ def test_missing_file_and_failed_write_leave_nothing_behind(tmp_path: Any) -> No
     target.write_text("previous content")
     f = fk.examples.shop_funnel()
 
-    class Boom(fk.Distribution):  # not registered: saving must fail before touching the file
-        def cdf(self, t: float) -> float:
-            return 0.0
-
-        def pdf(self, t: float) -> float:
-            return 0.0
-
-        def quantile(self, p: float) -> float:
-            return 0.0
-
-    f.add_stage("odd", holding=Boom())
+    f.add_stage("odd", holding=ParamlessDistribution())
     with pytest.raises(fk.UnknownDistributionError, match="register"):
         f.to_json(target)
     assert target.read_text() == "previous content"

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import gc
+import json
 import math
 import pickle
 from collections.abc import Iterator
 
 import numpy as np
 import pytest
+from reference import ParamlessDistribution
 from scipy import stats
 
 import funnelkit as fk
@@ -102,7 +104,8 @@ def test_unregistered_extension_cannot_be_saved_or_loaded() -> None:
     f = funnel_with(PyExponential(0.25))
     with pytest.raises(fk.UnknownDistributionError, match="register_distribution"):
         f.to_json()
-    text = '{"format": "funnelkit.funnel", "version": 1, "stages": [{"name": "a", "holding": {"type": "py_exponential", "rate": 1}}]}'
+    stage = {"name": "a", "holding": {"type": "py_exponential", "rate": 1}}
+    text = json.dumps({"format": "funnelkit.funnel", "version": 1, "stages": [stage]})
     with pytest.raises(fk.UnknownDistributionError, match="py_exponential"):
         fk.Funnel.from_json(text)
 
@@ -123,18 +126,8 @@ def test_registry_rejects_misuse(registered: None) -> None:
     with pytest.raises(ValueError, match="kind"):
         fk.register("scorer_of_the_future", "x")
 
-    class NoParams(fk.Distribution):
-        def cdf(self, t: float) -> float:
-            return 0.0
-
-        def pdf(self, t: float) -> float:
-            return 0.0
-
-        def quantile(self, p: float) -> float:
-            return 0.0
-
     with pytest.raises(TypeError, match="params"):
-        fk.register_distribution("no_params")(NoParams)
+        fk.register_distribution("no_params")(ParamlessDistribution)
 
 
 def test_python_errors_propagate_through_the_engine() -> None:
@@ -154,3 +147,13 @@ def test_engine_keeps_python_objects_alive() -> None:
     del held
     gc.collect()
     assert f.analyze().expected_time == pytest.approx(2.0 + 0.4 * 1.0)
+
+
+def test_python_errors_propagate_from_code_that_released_the_gil() -> None:
+    class BrokenQuantile(WithMean):
+        def quantile(self, p: float) -> float:
+            raise RuntimeError("no quantile today")
+
+    chain = funnel_with(BrokenQuantile(1.0))._compiled()
+    with pytest.raises(RuntimeError, match="no quantile today"):
+        chain.sample_steps(0, 10, 1)

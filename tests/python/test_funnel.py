@@ -8,6 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from reference import random_funnel
 
 import funnelkit as fk
 
@@ -131,3 +134,15 @@ def test_zero_probability_edges_are_kept_for_sensitivity() -> None:
     sens = f.analyze().sensitivity().to_pandas().set_index(["source", "target"])
     # what a first nurturing conversion point would be worth: every warm lead is a candidate
     assert sens.loc[("warm_lead", "paid"), "d_success"] == pytest.approx(0.2)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 15))
+def test_random_funnels_round_trip_exactly(seed: int, n: int) -> None:
+    f = random_funnel(np.random.default_rng(seed), n, n_success=2, discount=0.9)
+    text = f.to_json()
+    again = fk.Funnel.from_json(text)
+    assert again.to_json() == text
+    assert pickle.loads(pickle.dumps(f)) == f
+    a, b = f.analyze(), again.analyze()
+    assert (a.success_probability, a.expected_value, a.time_sd) == (b.success_probability, b.expected_value, b.time_sd)
