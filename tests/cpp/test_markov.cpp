@@ -128,6 +128,26 @@ TEST(Markov, VisitDiagonalMatchesDenseInverse) {
   }
 }
 
+TEST(Markov, VisitDiagonalOfALargeComponent) {
+  // A ring of 300 stages is one strongly connected component: the blocked sparse path.
+  model::Funnel f;
+  const int n = 300;
+  for (int i = 0; i < n; ++i) f.add_stage({"s" + std::to_string(i), model::StageKind::Transient, 0.0, nullptr, {}});
+  f.add_stage({"win", model::StageKind::Success, 0.0, nullptr, {}});
+  for (int i = 0; i < n; ++i) {
+    f.add_edge({"s" + std::to_string(i), "s" + std::to_string((i + 1) % n), 0.9, nullptr, {}});
+    f.add_edge({"s" + std::to_string(i), "s" + std::to_string((i * 7 + 3) % n), 0.05, nullptr, {}});
+    f.add_edge({"s" + std::to_string(i), "win", 0.01, nullptr, {}});
+  }
+  const Chain chain = Chain::compile(f);
+  const Dense d(f);
+  for (const double gamma : {1.0, 0.95}) {
+    const auto dense = d.fundamental(gamma);
+    const auto diagonal = visit_diagonal(chain, gamma);
+    for (Eigen::Index i = 0; i < n; ++i) EXPECT_NEAR(diagonal[i], dense(i, i), 1e-9 * dense(i, i));
+  }
+}
+
 TEST(Markov, RemovalEffectsMatchBruteForce) {
   const auto f = fixtures::loop_funnel();
   const auto a = analyze_funnel(f);

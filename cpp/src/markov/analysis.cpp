@@ -108,18 +108,22 @@ Eigen::VectorXd visit_diagonal(const Chain& chain, double discount) {
     }
     SparseMatrix block(to_index(k), to_index(k));
     block.setFromTriplets(triplets.begin(), triplets.end());
-    if (k <= 256) {
+    if (k <= 48) {
       const Eigen::MatrixXd inverse = Eigen::MatrixXd(block).partialPivLu().inverse();
       for (std::size_t i = 0; i < k; ++i) diagonal[to_index(group[i])] = inverse(to_index(i), to_index(i));
     } else {
       block.makeCompressed();
       Lu lu;
       factorize(lu, block);
-      Eigen::VectorXd unit = Eigen::VectorXd::Zero(to_index(k));
-      for (std::size_t i = 0; i < k; ++i) {
-        unit[to_index(i)] = 1.0;
-        diagonal[to_index(group[i])] = lu.solve(unit)[to_index(i)];
-        unit[to_index(i)] = 0.0;
+      // Unit right-hand sides in blocks: one multi-column solve amortises the per-solve cost.
+      constexpr std::size_t block_width = 128;
+      for (std::size_t first = 0; first < k; first += block_width) {
+        const auto width = std::min(block_width, k - first);
+        Eigen::MatrixXd units = Eigen::MatrixXd::Zero(to_index(k), to_index(width));
+        for (std::size_t c = 0; c < width; ++c) units(to_index(first + c), to_index(c)) = 1.0;
+        const Eigen::MatrixXd columns = lu.solve(units);
+        for (std::size_t c = 0; c < width; ++c)
+          diagonal[to_index(group[first + c])] = columns(to_index(first + c), to_index(c));
       }
     }
   }
