@@ -36,7 +36,13 @@ import pandas as pd
 from funnelkit import _core
 from funnelkit.analysis import FunnelAnalysis, Path
 from funnelkit.distributions import _as_json_value
-from funnelkit.errors import FunnelFormatError, ProbabilityError, UnknownDistributionError
+from funnelkit.errors import (
+    EmptyFunnelError,
+    FunnelFormatError,
+    ProbabilityError,
+    UnknownDistributionError,
+    UnknownStageError,
+)
 from funnelkit.extension import _resolve_distribution, registered
 
 if TYPE_CHECKING:
@@ -310,6 +316,75 @@ class Funnel:
         _reject_non_finite(doc, "")
         return cls.from_json(json.dumps(doc), validate=validate)
 
+    @classmethod
+    def from_edges(
+        cls,
+        edges: pd.DataFrame | Sequence[tuple[str, str, float]],
+        *,
+        success: Sequence[str] = (),
+        failure: Sequence[str] = (),
+        values: Mapping[str, float] | None = None,
+        source: str = "source",
+        target: str = "target",
+        probability: str = "probability",
+        **options: Any,
+    ) -> Funnel:
+        """Build a funnel from a transition table, e.g. one computed with pandas.
+
+        Stages are created in order of first appearance; those listed in ``success`` or
+        ``failure`` are absorbing. ``options`` go to :class:`Funnel` (``name``, ``time_unit``...).
+
+        >>> import pandas as pd
+        >>> table = pd.DataFrame({"source": ["visit", "cart"], "target": ["cart", "paid"],
+        ...                       "probability": [0.1, 0.3]})
+        >>> f = Funnel.from_edges(table, success=["paid"], values={"paid": 60.0})
+        >>> round(f.analyze().expected_value, 6)
+        1.8
+        """
+        if isinstance(edges, pd.DataFrame):
+            missing = [c for c in (source, target, probability) if c not in edges.columns]
+            if missing:
+                raise FunnelFormatError(f"the edge table has no column(s) {missing}; columns are {list(edges.columns)}")
+            rows = list(zip(edges[source], edges[target], edges[probability], strict=True))
+        else:
+            rows = list(edges)
+        if not rows:
+            raise EmptyFunnelError("the edge table is empty")
+        kinds = {name: "success" for name in success} | {name: "failure" for name in failure}
+        funnel = cls(**options)
+        seen: set[str] = set()
+        for a, b, _ in rows:
+            for name in (str(a), str(b)):
+                if name not in seen:
+                    seen.add(name)
+                    funnel.add_stage(name, kinds.get(name, "transient"), value=(values or {}).get(name, 0.0))
+        unknown = (set(kinds) | set(values or {})) - seen
+        if unknown:
+            error = UnknownStageError(f"stage(s) {sorted(unknown)} do not appear in the edge table")
+            error.subject = sorted(unknown)[0]
+            raise error
+        for a, b, p in rows:
+            funnel.add_edge(str(a), str(b), float(p))
+        return funnel
+
+    def stage_table(self) -> pd.DataFrame:
+        """The stages as a DataFrame (one row per stage)."""
+        frame = pd.DataFrame(
+            [{"kind": s.kind, "value": s.value, "holding": s.holding, "metadata": s.metadata} for s in self.stages],
+            index=pd.Index(self.stage_names, name="stage"),
+        )
+        return frame
+
+    def edge_table(self) -> pd.DataFrame:
+        """The edges as a DataFrame, ready for :meth:`from_edges` or a join with data."""
+        return pd.DataFrame(
+            [
+                {"source": e.source, "target": e.target, "probability": e.probability, "delay": e.delay}
+                for e in self.edges
+            ],
+            columns=["source", "target", "probability", "delay"],
+        )
+
     def _check_serializable(self) -> None:
         extensions = set(registered("distribution").values())
         for owner, distribution in self._distributions():
@@ -348,13 +423,10 @@ class Funnel:
         return f"<Funnel {self.name!r}: {len(self)} stages, {len(self._core.edges())} edges>"
 
     def _repr_html_(self) -> str:
-        stages = pd.DataFrame(
-            [{"stage": s.name, "kind": s.kind, "value": s.value, "holding": s.holding or ""} for s in self.stages]
-        )
-        edges = pd.DataFrame([{"from": e.source, "to": e.target, "probability": e.probability} for e in self.edges])
         header = f"<strong>Funnel {html.escape(self.name)}</strong> (times in {html.escape(self.time_unit)})"
-        tables = stages.to_html(index=False, border=0) + edges.to_html(index=False, border=0)
-        return f"<div>{header}<br>{tables}</div>"
+        stages = self.stage_table().drop(columns="metadata").to_html(border=0)
+        edges = self.edge_table().to_html(index=False, border=0)
+        return f"<div>{header}<br>{stages}{edges}</div>"
 
 
 def _with_distribution(item: Any, key: str) -> Any:

@@ -146,3 +146,26 @@ def test_random_funnels_round_trip_exactly(seed: int, n: int) -> None:
     assert pickle.loads(pickle.dumps(f)) == f
     a, b = f.analyze(), again.analyze()
     assert (a.success_probability, a.expected_value, a.time_sd) == (b.success_probability, b.expected_value, b.time_sd)
+
+
+def test_from_edges_builds_from_a_pandas_table() -> None:
+    shop = fk.examples.shop_funnel()
+    table = shop.edge_table()
+    assert list(table.columns) == ["source", "target", "probability", "delay"]
+    rebuilt = fk.Funnel.from_edges(
+        table, success=["paid"], failure=["unsubscribed"], values={"paid": 60.0}, name="rebuilt"
+    )
+    assert rebuilt.analyze().success_probability == pytest.approx(shop.analyze().success_probability)
+    assert rebuilt.name == "rebuilt"
+    renamed = table.rename(columns={"probability": "p"})
+    with pytest.raises(fk.FunnelFormatError, match="column"):
+        fk.Funnel.from_edges(renamed)
+    assert fk.Funnel.from_edges(renamed, probability="p", success=["paid"]).stage_names[:2] == ["visit", "lead"]
+    with pytest.raises(fk.EmptyFunnelError):
+        fk.Funnel.from_edges([])
+    with pytest.raises(fk.UnknownStageError):
+        fk.Funnel.from_edges([("a", "b", 0.5)], success=["paid"])
+    with pytest.raises(fk.ProbabilityError):
+        fk.Funnel.from_edges([("a", "b", float("nan"))], success=["b"])
+    stages = shop.stage_table()
+    assert stages.loc["paid", "value"] == 60.0 and stages.loc["visit", "kind"] == "transient"
