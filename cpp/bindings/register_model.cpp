@@ -19,7 +19,14 @@ using model::DistributionPtr;
 class PyDistribution : public Distribution, public py::trampoline_self_life_support {
  public:
   using Distribution::Distribution;
-  std::string type_name() const override { PYBIND11_OVERRIDE_PURE(std::string, Distribution, type_name, ); }
+  std::string type_name() const override {
+    // Registration gives the class its name; an unregistered class still describes itself
+    // (for repr and comparisons), but funnelkit refuses to save it.
+    py::gil_scoped_acquire gil;
+    if (const py::function override = py::get_override(static_cast<const Distribution*>(this), "type_name"))
+      return override().cast<std::string>();
+    return "unregistered:" + py::type::of(py::cast(this)).attr("__qualname__").cast<std::string>();
+  }
   nlohmann::json params() const override {
     py::gil_scoped_acquire gil;
     const py::function override = py::get_override(static_cast<const Distribution*>(this), "params");

@@ -91,6 +91,7 @@ def register(kind: str, name: str) -> Callable[[T], T]:
         def type_name(self: object) -> str:
             return name
 
+        type_name._funnelkit_name = name  # type: ignore[attr-defined]
         cls.type_name = type_name  # type: ignore[attr-defined]
         _registry[kind][name] = cls
         return cls
@@ -106,7 +107,9 @@ def register_distribution(name: str) -> Callable[[T], T]:
 def unregister(kind: str, name: str) -> None:
     """Remove a registration (mostly for tests and notebooks that redefine a class)."""
     _check_kind(kind)
-    _registry[kind].pop(name, None)
+    cls = _registry[kind].pop(name, None)
+    if cls is not None and getattr(cls.__dict__.get("type_name"), "_funnelkit_name", None) == name:
+        delattr(cls, "type_name")  # the name came from the registration: it goes with it
 
 
 def registered(kind: str) -> Mapping[str, type]:

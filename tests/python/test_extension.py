@@ -157,3 +157,9 @@ def test_python_errors_propagate_from_code_that_released_the_gil() -> None:
     chain = funnel_with(BrokenQuantile(1.0))._compiled()
     with pytest.raises(RuntimeError, match="no quantile today"):
         chain.sample_steps(0, 10, 1)
+
+
+def test_unregistered_extension_still_compares_and_prints() -> None:
+    a, b = funnel_with(PyExponential(0.25)), funnel_with(PyExponential(0.25))
+    assert a == b and a != funnel_with(PyExponential(0.5))
+    assert "unregistered:PyExponential" in repr(PyExponential(0.25))
