@@ -38,7 +38,7 @@ py::dict analysis_to_dict(markov::Analysis&& a) {
 }  // namespace
 
 void register_markov(py::module_& m) {
-  py::class_<Chain>(m, "Chain")
+  py::class_<Chain>(m, "Chain", "A validated funnel compiled into a Markov chain (internal).")
       .def(py::init([](const model::Funnel& funnel) { return Chain::compile(funnel); }), "funnel"_a)
       .def_property_readonly("names", &Chain::names)
       .def_property_readonly("kinds",

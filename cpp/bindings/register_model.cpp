@@ -81,7 +81,13 @@ py::dict edge_to_dict(const model::Edge& edge) {
 }  // namespace
 
 void register_model(py::module_& m) {
-  py::classh<Distribution, PyDistribution>(m, "Distribution")
+  py::classh<Distribution, PyDistribution>(m, "Distribution", R"doc(Base of every holding-time or delay distribution.
+
+Subclass it in Python and implement ``cdf``, ``pdf``, ``quantile`` and ``params`` (plus
+``mean`` and ``second_moment`` when known; otherwise they are integrated numerically from the
+quantile function); register the class with ``funnelkit.register_distribution(name)`` to save
+funnels that use it. ``cdf``, ``survival``, ``pdf`` and ``quantile`` of the built-ins accept
+numbers or arrays; ``sample(size, seed)`` draws reproducibly.)doc")
       .def(py::init<>())
       .def("type_name", &Distribution::type_name)
       .def("params", [](const Distribution& d) { return to_python(d.params()); })
@@ -118,7 +124,10 @@ void register_model(py::module_& m) {
         return py::make_tuple(rebuild, py::make_tuple(model::distribution_to_json(d).dump()));
       });
 
-  py::classh<model::Exponential, Distribution>(m, "Exponential")
+  py::classh<model::Exponential, Distribution>(m, "Exponential", R"doc(Exponential(rate=None, mean=None): memoryless waiting time; give the rate or the mean.
+
+>>> Exponential(mean=24.0).rate
+0.041666666666666664)doc")
       .def(py::init([](const py::object& rate, const py::object& mean) {
              // Analysts think in mean times, rates come from fitted models: accept either.
              nlohmann::json params = nlohmann::json::object();
@@ -129,11 +138,20 @@ void register_model(py::module_& m) {
            }),
            "rate"_a = py::none(), "mean"_a = py::none())
       .def_property_readonly("rate", &model::Exponential::rate);
-  py::classh<model::LogNormal, Distribution>(m, "LogNormal").def(py::init<double, double>(), "mu"_a, "sigma"_a);
-  py::classh<model::Weibull, Distribution>(m, "Weibull").def(py::init<double, double>(), "shape"_a, "scale"_a);
-  py::classh<model::Gamma, Distribution>(m, "Gamma").def(py::init<double, double>(), "shape"_a, "scale"_a);
-  py::classh<model::Fixed, Distribution>(m, "Fixed").def(py::init<double>(), "value"_a);
-  py::classh<model::Empirical, Distribution>(m, "Empirical")
+  py::classh<model::LogNormal, Distribution>(m, "LogNormal", R"doc(LogNormal(mu, sigma): log T ~ Normal(mu, sigma); the median is exp(mu).
+
+See also ``funnelkit.lognormal_from_median``.)doc").def(py::init<double, double>(), "mu"_a, "sigma"_a);
+  py::classh<model::Weibull, Distribution>(m, "Weibull", R"doc(Weibull(shape, scale): S(t) = exp(-(t/scale)^shape); shape < 1 means the longer a lead
+waits, the less likely it moves (typical of cooling interest).)doc").def(py::init<double, double>(), "shape"_a, "scale"_a);
+  py::classh<model::Gamma, Distribution>(m, "Gamma", R"doc(Gamma(shape, scale): mean shape*scale; a whole shape gives an Erlang (a chain of steps).)doc").def(py::init<double, double>(), "shape"_a, "scale"_a);
+  py::classh<model::Fixed, Distribution>(m, "Fixed", R"doc(Fixed(value): a deterministic delay, e.g. a reminder sent exactly 20 minutes later.
+
+>>> Fixed(20 / 60).mean()
+0.3333333333333333)doc").def(py::init<double>(), "value"_a);
+  py::classh<model::Empirical, Distribution>(m, "Empirical", R"doc(Empirical(p, t): a quantile table, linear between knots; p runs from 0 to 1.
+
+>>> Empirical(p=[0.0, 0.5, 1.0], t=[0.0, 2.0, 10.0]).quantile(0.75)
+6.0)doc")
       .def(py::init<std::vector<double>, std::vector<double>>(), "p"_a, "t"_a);
 
   m.def(
@@ -149,7 +167,7 @@ void register_model(py::module_& m) {
       },
       "text"_a, "resolve"_a);
 
-  py::class_<model::Funnel>(m, "Funnel")
+  py::class_<model::Funnel>(m, "Funnel", "The engine's funnel model (internal: use funnelkit.Funnel).")
       .def(py::init<>())
       .def_readwrite("name", &model::Funnel::name)
       .def_readwrite("time_unit", &model::Funnel::time_unit)

@@ -12,9 +12,7 @@ import pytest
 
 import funnelkit
 
-MODULES = sorted(
-    name for _, name, _ in pkgutil.walk_packages(funnelkit.__path__, "funnelkit.") if not name.endswith("_core")
-)
+MODULES = sorted(name for _, name, _ in pkgutil.walk_packages(funnelkit.__path__, "funnelkit."))
 README = Path(__file__).parents[2] / "README.md"
 
 
