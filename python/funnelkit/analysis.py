@@ -200,7 +200,7 @@ class FunnelAnalysis:
         dropped = self._raw["dropped"][rows]
         with np.errstate(divide="ignore", invalid="ignore"):
             from_previous = np.concatenate([[np.nan], reach[1:] / reach[:-1]])
-            from_start = reach / reach[0] if len(rows) else reach
+            from_start = reach / reach[0]
             drop_rate = np.where(reach > 0, dropped / np.where(reach > 0, reach, 1.0), np.nan)
         frame = pd.DataFrame(
             {
@@ -309,6 +309,8 @@ class FunnelAnalysis:
     def _rows(self, path: Sequence[str] | None) -> list[int]:
         if path is None:
             return [i for i, kind in enumerate(self._kinds) if kind != "failure"]
+        if len(path) == 0:
+            raise ValueError("path must name at least one stage")
         position = {name: i for i, name in enumerate(self._names)}
         rows = []
         for name in path:

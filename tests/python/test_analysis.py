@@ -199,6 +199,8 @@ def test_conversion_along_a_path() -> None:
     assert list(path.index) == ["visit", "cart", "paid"]
     with pytest.raises(fk.UnknownStageError):
         a.conversion(path=["visit", "basket"])
+    with pytest.raises(ValueError, match="at least one"):
+        a.conversion(path=[])
     with pytest.raises(ValueError, match="visitors"):
         a.conversion(visitors=-5)
 
