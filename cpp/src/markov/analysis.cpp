@@ -1,5 +1,6 @@
 #include "funnelkit/markov/analysis.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -67,6 +68,29 @@ Eigen::VectorXd row_sum(const Chain& chain, F contribution) {
 }
 
 using Graph = boost::adjacency_list<boost::vecS, boost::vecS, boost::directedS>;
+
+// can_reach[state] for one target state: a backward search over positive transitions. Solves
+// leave round-off (1e-17, of either sign) where a probability is exactly zero by structure;
+// this says where.
+std::vector<bool> can_reach(const Chain& chain, std::size_t target) {
+  std::vector<std::vector<std::size_t>> predecessors(chain.size());
+  for (const auto i : chain.transient_states())
+    for (const auto& tr : chain.transitions(i))
+      if (tr.probability > 0.0) predecessors[tr.to].push_back(i);
+  std::vector<bool> reached(chain.size(), false);
+  std::vector<std::size_t> stack{target};
+  reached[target] = true;
+  while (!stack.empty()) {
+    const auto v = stack.back();
+    stack.pop_back();
+    for (const auto u : predecessors[v])
+      if (!reached[u]) {
+        reached[u] = true;
+        stack.push_back(u);
+      }
+  }
+  return reached;
+}
 
 }  // namespace
 
@@ -150,7 +174,14 @@ Analysis analyze(const Chain& chain) {
     for (const auto& tr : chain.transitions(transient[t]))
       if (const auto col = index.absorbing_column[tr.to]; col != kNoState) r(to_index(t), to_index(col)) += tr.probability;
   }
-  const Eigen::MatrixXd b = lu.solve(r);
+  Eigen::MatrixXd b = lu.solve(r);
+  for (std::size_t c = 0; c < n_absorbing; ++c) {
+    const auto reaches = can_reach(chain, chain.absorbing_states()[c]);
+    for (std::size_t t = 0; t < m; ++t) {
+      auto& probability = b(to_index(t), to_index(c));
+      probability = reaches[transient[t]] ? std::clamp(probability, 0.0, 1.0) : 0.0;
+    }
+  }
 
   // Values seen from the far end of a transition: success probability, time, value of j.
   Eigen::VectorXd success_of(to_index(n));
