@@ -41,7 +41,11 @@ fi
 if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv || die "could not create the virtual environment .venv (apt-get install python3-venv?)"
 fi
-pip=(.venv/bin/python -m pip --disable-pip-version-check -q)
+pip_quietly() {
+  # Some machines point pip at local mirror folders that may not exist; that warning is noise.
+  .venv/bin/python -m pip --disable-pip-version-check -q "$@" 2>&1 | grep -v "^WARNING: Location 'file:"
+  return "${PIPESTATUS[0]}"
+}
 # Build requirements come from pyproject.toml (one list to keep up to date), plus the tools
 # scikit-build-core would otherwise fetch for an isolated build.
 mapfile -t build_requires < <(.venv/bin/python - <<'PY'
@@ -50,8 +54,8 @@ with open("pyproject.toml", "rb") as f:
     print("\n".join(tomllib.load(f)["build-system"]["requires"]))
 PY
 )
-"${pip[@]}" install "${build_requires[@]}" "cmake>=3.24" ninja || die "pip could not install the build requirements"
+pip_quietly install "${build_requires[@]}" "cmake>=3.24" ninja || die "pip could not install the build requirements"
 # No build isolation: the build tree in build/ is reused, so rebuilds are incremental.
-FUNNELKIT_WERROR=${FUNNELKIT_WERROR:-ON} "${pip[@]}" install --no-build-isolation ".[${extras}]" ||
+FUNNELKIT_WERROR=${FUNNELKIT_WERROR:-ON} pip_quietly install --no-build-isolation ".[${extras}]" ||
   die "building or installing funnelkit failed (see the compiler output above)"
 echo "funnelkit setup: ready ($(.venv/bin/python -c 'import funnelkit; print("funnelkit", funnelkit.__version__)'))"
