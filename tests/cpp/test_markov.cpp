@@ -59,7 +59,8 @@ struct Dense {
     Eigen::MatrixXd q = p;
     for (Eigen::Index j = 0; j < q.cols(); ++j)
       if (!transient[static_cast<std::size_t>(j)]) q.col(j).setZero();
-    return (Eigen::MatrixXd::Identity(p.rows(), p.cols()) - gamma * q).inverse();
+    // FullPivLU: Eigen 3.4's blocked partial-pivoting LU trips UBSan on large matrices.
+    return Eigen::MatrixXd(Eigen::MatrixXd::Identity(p.rows(), p.cols()) - gamma * q).fullPivLu().inverse();
   }
 };
 

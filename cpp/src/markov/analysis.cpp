@@ -133,7 +133,9 @@ Eigen::VectorXd visit_diagonal(const Chain& chain, double discount) {
     SparseMatrix block(to_index(k), to_index(k));
     block.setFromTriplets(triplets.begin(), triplets.end());
     if (k <= 48) {
-      const Eigen::MatrixXd inverse = Eigen::MatrixXd(block).partialPivLu().inverse();
+      // FullPivLU: unblocked, so it stays clear of Eigen 3.4's blocked partial-pivoting path,
+      // which UBSan flags (a reference bound to an empty block); at this size the cost is nil.
+      const Eigen::MatrixXd inverse = Eigen::MatrixXd(block).fullPivLu().inverse();
       for (std::size_t i = 0; i < k; ++i) diagonal[to_index(group[i])] = inverse(to_index(i), to_index(i));
     } else {
       block.makeCompressed();
