@@ -88,15 +88,14 @@ void register_markov(py::module_& m) {
             py::array_t<double> time(static_cast<py::ssize_t>(size));
             auto* next_data = next.mutable_data();
             auto* time_data = time.mutable_data();
-            {
-              py::gil_scoped_release release;
-              Rng rng(seed);
-              for (std::size_t i = 0; i < size; ++i) {
+            Rng rng(seed);
+            run_interruptibly(size, [&](std::size_t begin, std::size_t end) {
+              for (std::size_t i = begin; i < end; ++i) {
                 const auto [to, dt] = c.sample_step(state, rng);
                 next_data[i] = static_cast<std::int64_t>(to);
                 time_data[i] = dt;
               }
-            }
+            });
             return py::make_tuple(next, time);
           },
           "state"_a, "size"_a, "seed"_a);

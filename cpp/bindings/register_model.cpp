@@ -50,11 +50,10 @@ py::object as_python(const DistributionPtr& d) {
 py::array_t<double> sample(const Distribution& d, std::size_t size, std::uint64_t seed) {
   py::array_t<double> out(static_cast<py::ssize_t>(size));
   auto* result = out.mutable_data();
-  {
-    py::gil_scoped_release release;
-    Rng rng(seed);
-    for (std::size_t i = 0; i < size; ++i) result[i] = d.sample(rng);
-  }
+  Rng rng(seed);
+  run_interruptibly(size, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t i = begin; i < end; ++i) result[i] = d.sample(rng);
+  });
   return out;
 }
 

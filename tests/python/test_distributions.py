@@ -110,3 +110,17 @@ def test_json_pickle_equality(dist: fk.Distribution) -> None:
     assert type(pickle.loads(pickle.dumps(dist))) is type(dist)
     assert dist.type_name() in repr(dist)
     assert dist != fk.Exponential(rate=123.0)
+
+
+def test_long_sampling_can_be_interrupted() -> None:
+    import os
+    import signal
+    import threading
+
+    timer = threading.Timer(0.02, os.kill, args=(os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            fk.Exponential(rate=1.0).sample(30_000_000, seed=1)  # ~0.3 s of work, stopped early
+    finally:
+        timer.join()
