@@ -72,12 +72,18 @@ using Graph = boost::adjacency_list<boost::vecS, boost::vecS, boost::directedS>;
 // can_reach[state] for one target state: a backward search over positive transitions. Solves
 // leave round-off (1e-17, of either sign) where a probability is exactly zero by structure;
 // this says where.
-std::vector<bool> can_reach(const Chain& chain, std::size_t target) {
-  std::vector<std::vector<std::size_t>> predecessors(chain.size());
+using Predecessors = std::vector<std::vector<std::size_t>>;
+
+Predecessors predecessors_of(const Chain& chain) {
+  Predecessors predecessors(chain.size());
   for (const auto i : chain.transient_states())
     for (const auto& tr : chain.transitions(i))
       if (tr.probability > 0.0) predecessors[tr.to].push_back(i);
-  std::vector<bool> reached(chain.size(), false);
+  return predecessors;
+}
+
+std::vector<bool> can_reach(const Predecessors& predecessors, std::size_t target) {
+  std::vector<bool> reached(predecessors.size(), false);
   std::vector<std::size_t> stack{target};
   reached[target] = true;
   while (!stack.empty()) {
@@ -177,8 +183,9 @@ Analysis analyze(const Chain& chain) {
       if (const auto col = index.absorbing_column[tr.to]; col != kNoState) r(to_index(t), to_index(col)) += tr.probability;
   }
   Eigen::MatrixXd b = lu.solve(r);
+  const auto predecessors = predecessors_of(chain);
   for (std::size_t c = 0; c < n_absorbing; ++c) {
-    const auto reaches = can_reach(chain, chain.absorbing_states()[c]);
+    const auto reaches = can_reach(predecessors, chain.absorbing_states()[c]);
     for (std::size_t t = 0; t < m; ++t) {
       auto& probability = b(to_index(t), to_index(c));
       probability = reaches[transient[t]] ? std::clamp(probability, 0.0, 1.0) : 0.0;
