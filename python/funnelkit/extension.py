@@ -54,8 +54,20 @@ __all__ = [
 #: Base class of each extension kind.
 EXTENSION_KINDS: Mapping[str, type] = MappingProxyType({"distribution": _core.Distribution})
 
+# The distributions the engine implements itself, by their JSON names.
+_BUILTIN_TYPES: Mapping[str, type] = MappingProxyType(
+    {
+        "exponential": _core.Exponential,
+        "lognormal": _core.LogNormal,
+        "weibull": _core.Weibull,
+        "gamma": _core.Gamma,
+        "fixed": _core.Fixed,
+        "empirical": _core.Empirical,
+    }
+)
+
 #: Names the engine implements itself; an extension cannot take them.
-BUILTIN_DISTRIBUTIONS = frozenset({"exponential", "lognormal", "weibull", "gamma", "fixed", "empirical"})
+BUILTIN_DISTRIBUTIONS = frozenset(_BUILTIN_TYPES)
 
 _registry: dict[str, dict[str, type]] = {kind: {} for kind in EXTENSION_KINDS}
 

@@ -43,7 +43,7 @@ from funnelkit.errors import (
     UnknownDistributionError,
     UnknownStageError,
 )
-from funnelkit.extension import _resolve_distribution, registered
+from funnelkit.extension import _BUILTIN_TYPES, _resolve_distribution, registered
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -52,9 +52,6 @@ if TYPE_CHECKING:
 __all__ = ["Edge", "Funnel", "Stage"]
 
 FORMAT = "funnelkit.funnel"
-_BUILTIN_TYPES = frozenset(
-    {_core.Exponential, _core.LogNormal, _core.Weibull, _core.Gamma, _core.Fixed, _core.Empirical}
-)
 SCHEMA_VERSION = 1
 
 
@@ -388,7 +385,7 @@ class Funnel:
     def _check_serializable(self) -> None:
         extensions = set(registered("distribution").values())
         for owner, distribution in self._distributions():
-            if type(distribution) not in _BUILTIN_TYPES and type(distribution) not in extensions:
+            if type(distribution) not in _BUILTIN_TYPES.values() and type(distribution) not in extensions:
                 error = UnknownDistributionError(
                     f"{owner} uses {type(distribution).__qualname__}, which is not registered; decorate it "
                     "with @funnelkit.register_distribution(name) to save or pickle the funnel"

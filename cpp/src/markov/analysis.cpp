@@ -69,9 +69,6 @@ Eigen::VectorXd row_sum(const Chain& chain, F contribution) {
 
 using Graph = boost::adjacency_list<boost::vecS, boost::vecS, boost::directedS>;
 
-// can_reach[state] for one target state: a backward search over positive transitions. Solves
-// leave round-off (1e-17, of either sign) where a probability is exactly zero by structure;
-// this says where.
 using Predecessors = std::vector<std::vector<std::size_t>>;
 
 Predecessors predecessors_of(const Chain& chain) {
@@ -82,6 +79,9 @@ Predecessors predecessors_of(const Chain& chain) {
   return predecessors;
 }
 
+// can_reach[state] for one target state: a backward search over positive transitions. Solves
+// leave round-off (1e-17, of either sign) where a probability is exactly zero by structure;
+// this says where.
 std::vector<bool> can_reach(const Predecessors& predecessors, std::size_t target) {
   std::vector<bool> reached(predecessors.size(), false);
   std::vector<std::size_t> stack{target};
@@ -100,34 +100,48 @@ std::vector<bool> can_reach(const Predecessors& predecessors, std::size_t target
 
 }  // namespace
 
-Eigen::VectorXd visit_diagonal(const Chain& chain, double discount) {
-  const TransientIndex index(chain);
+namespace {
+
+// Strongly connected components of the transient part, found once and reused for every
+// discount factor: a return to a state never leaves its component.
+struct Components {
+  std::vector<std::vector<std::size_t>> members;  // transient indices per component
+  Eigen::VectorXd self_loop;                       // P(i -> i) per transient index
+};
+
+Components components_of(const Chain& chain, const TransientIndex& index) {
   const auto m = chain.transient_states().size();
   Graph graph(m);
-  Eigen::VectorXd self_loop = Eigen::VectorXd::Zero(to_index(m));
+  Components out;
+  out.self_loop = Eigen::VectorXd::Zero(to_index(m));
   for (std::size_t t = 0; t < m; ++t)
     for (const auto& tr : chain.transitions(chain.transient_states()[t])) {
       const auto j = index.of_state[tr.to];
       if (j == kNoState || tr.probability <= 0.0) continue;
-      if (j == t) self_loop[to_index(t)] += tr.probability;
+      if (j == t) out.self_loop[to_index(t)] += tr.probability;
       else boost::add_edge(t, j, graph);
     }
   std::vector<std::size_t> component(m);
   const auto count = boost::strong_components(
       graph, boost::make_iterator_property_map(component.begin(), boost::get(boost::vertex_index, graph)));
-  std::vector<std::vector<std::size_t>> members(count);
-  for (std::size_t t = 0; t < m; ++t) members[component[t]].push_back(t);
+  out.members.resize(count);
+  for (std::size_t t = 0; t < m; ++t) out.members[component[t]].push_back(t);
+  return out;
+}
 
+Eigen::VectorXd diagonal_of(const Chain& chain, const TransientIndex& index, const Components& components,
+                            double discount) {
+  const auto m = chain.transient_states().size();
   Eigen::VectorXd diagonal(to_index(m));
-  for (const auto& group : members) {
+  std::vector<std::size_t> local(m, kNoState);  // position inside the current component
+  for (const auto& group : components.members) {
     if (group.size() == 1) {  // no return except through a self-loop
       const auto t = group.front();
-      diagonal[to_index(t)] = 1.0 / (1.0 - discount * self_loop[to_index(t)]);
+      diagonal[to_index(t)] = 1.0 / (1.0 - discount * components.self_loop[to_index(t)]);
       continue;
     }
     // I - discount * Q restricted to the component; leaving it counts as never returning.
     const auto k = group.size();
-    std::vector<std::size_t> local(m, kNoState);
     for (std::size_t i = 0; i < k; ++i) local[group[i]] = i;
     std::vector<Eigen::Triplet<double>> triplets;
     for (std::size_t i = 0; i < k; ++i) {
@@ -136,6 +150,7 @@ Eigen::VectorXd visit_diagonal(const Chain& chain, double discount) {
         if (const auto j = index.of_state[tr.to]; j != kNoState && local[j] != kNoState)
           triplets.emplace_back(to_int(i), to_int(local[j]), -discount * tr.probability);
     }
+    for (const auto t : group) local[t] = kNoState;
     SparseMatrix block(to_index(k), to_index(k));
     block.setFromTriplets(triplets.begin(), triplets.end());
     if (k <= 48) {
@@ -160,6 +175,13 @@ Eigen::VectorXd visit_diagonal(const Chain& chain, double discount) {
     }
   }
   return diagonal;
+}
+
+}  // namespace
+
+Eigen::VectorXd visit_diagonal(const Chain& chain, double discount) {
+  const TransientIndex index(chain);
+  return diagonal_of(chain, index, components_of(chain, index), discount);
 }
 
 Analysis analyze(const Chain& chain) {
@@ -224,8 +246,9 @@ Analysis analyze(const Chain& chain) {
   const Eigen::VectorXd visits_discounted = discounted ? Eigen::VectorXd(lu_discounted.transpose().solve(s)) : visits;
   auto value_of = [&](std::size_t j) { return chain.absorbing(j) ? 0.0 : value[to_index(index.of_state[j])]; };
 
-  const Eigen::VectorXd diagonal = visit_diagonal(chain, 1.0);
-  const Eigen::VectorXd diagonal_discounted = discounted ? visit_diagonal(chain, gamma) : diagonal;
+  const Components components = components_of(chain, index);
+  const Eigen::VectorXd diagonal = diagonal_of(chain, index, components, 1.0);
+  const Eigen::VectorXd diagonal_discounted = discounted ? diagonal_of(chain, index, components, gamma) : diagonal;
 
   Analysis out;
   out.absorption = Eigen::MatrixXd::Zero(to_index(n), to_index(n_absorbing));
