@@ -15,6 +15,7 @@ is kept in ``.subject`` for programs::
 from __future__ import annotations
 
 __all__ = [
+    "ConvergenceError",
     "DistributionError",
     "DuplicateEdgeError",
     "DuplicateStageError",
@@ -84,3 +85,10 @@ class DistributionError(FunnelError):
 
 class UnknownDistributionError(DistributionError):
     """A distribution type that is neither built in nor registered."""
+
+
+class ConvergenceError(FunnelError):
+    """An iterative solve of a large funnel component did not reach its tolerance (relative
+    residual 1e-13) and no direct solve could stand in; ``subject`` names a stage of the
+    component. Loops left with a tiny probability are the usual cause."""
+

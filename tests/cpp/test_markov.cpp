@@ -6,6 +6,7 @@
 #include <Eigen/Dense>
 #include <gtest/gtest.h>
 
+#include "funnelkit/core/errors.hpp"
 #include "funnelkit/markov/analysis.hpp"
 #include "funnelkit/markov/chain.hpp"
 #include "funnels.hpp"
@@ -15,7 +16,46 @@ using namespace funnelkit::markov;
 
 namespace {
 
-Analysis analyze_funnel(const model::Funnel& f) { return analyze(Chain::compile(f)); }
+// Every quantity of the lazy analysis, gathered the way the old eager result held them.
+struct Everything {
+  double success, value_per_entrant, steps, steps_sd, time, time_sd, time_to_success_mean;
+  Eigen::VectorXd success_probability, expected_time, value, expected_visits, expected_steps, dropped, reach,
+      removal_success, removal_value;
+  std::vector<EdgeSensitivity> edges;
+};
+
+Everything analyze(const Chain& chain, SolverOptions options = {}) {
+  Analysis a(std::make_shared<Chain>(chain), options);
+  Everything out{};
+  const auto& summary = a.summary();
+  out.success = summary.success;
+  out.value_per_entrant = summary.value_per_entrant;
+  out.steps = summary.steps;
+  out.steps_sd = summary.steps_sd;
+  out.time = summary.time;
+  out.time_sd = summary.time_sd;
+  out.time_to_success_mean = summary.time_to_success;
+  out.success_probability = a.success_probability();
+  out.expected_time = a.expected_time();
+  out.value = a.value();
+  out.expected_visits = a.expected_visits();
+  out.expected_steps = a.expected_steps();
+  out.dropped = a.dropped();
+  std::vector<std::size_t> all(chain.size());
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+  const auto reach = a.reach(all);
+  out.reach = Eigen::Map<const Eigen::VectorXd>(reach.data(), static_cast<Eigen::Index>(reach.size()));
+  out.removal_success = Eigen::VectorXd::Constant(out.reach.size(), NAN);
+  out.removal_value = Eigen::VectorXd::Constant(out.reach.size(), NAN);
+  for (const auto& effect : a.removal_effects(chain.transient_states())) {
+    out.removal_success[static_cast<Eigen::Index>(effect.state)] = effect.success_lost;
+    out.removal_value[static_cast<Eigen::Index>(effect.state)] = effect.value_lost;
+  }
+  out.edges = a.sensitivities();
+  return out;
+}
+
+Everything analyze_funnel(const model::Funnel& f) { return analyze(Chain::compile(f)); }
 
 // Dense reference: states = stages + one drop state at the end, built from the edges alone.
 struct Dense {
@@ -216,4 +256,148 @@ TEST(Markov, SampleNextFollowsRowProbabilities) {
   const int draws = 400000;
   for (int i = 0; i < draws; ++i) counts[chain.sample_next(0, uniform(engine))]++;
   for (const auto& tr : chain.transitions(0)) EXPECT_NEAR(counts[tr.to] / double(draws), tr.probability, 0.004);
+}
+
+namespace {
+
+// Each stage links to `out` random stages anywhere (an expander: one big component whose
+// sparse LU fills in), plus a success and a failure exit taking `exit` of every row.
+model::Funnel random_expander(int n, int out, double exit, unsigned seed) {
+  std::mt19937_64 engine(seed);
+  std::uniform_int_distribution<int> pick(0, n - 1);
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  model::Funnel f;
+  for (int i = 0; i < n; ++i)
+    f.add_stage({"p" + std::to_string(i), model::StageKind::Transient, uniform(engine), nullptr, {}});
+  f.add_stage({"paid", model::StageKind::Success, 50.0, nullptr, {}});
+  f.add_stage({"lost", model::StageKind::Failure, 0.0, nullptr, {}});
+  for (int i = 0; i < n; ++i) {
+    std::vector<int> targets;
+    while (static_cast<int>(targets.size()) < out) {
+      const int t = pick(engine);
+      if (t != i && std::find(targets.begin(), targets.end(), t) == targets.end()) targets.push_back(t);
+    }
+    const double stay = 1.0 - exit;
+    for (const int t : targets)
+      f.add_edge({"p" + std::to_string(i), "p" + std::to_string(t), stay / out, std::make_shared<model::Fixed>(1.0), {}});
+    const double paid = exit * uniform(engine);
+    f.add_edge({"p" + std::to_string(i), "paid", paid, nullptr, {}});
+    f.add_edge({"p" + std::to_string(i), "lost", exit - paid, nullptr, {}});
+  }
+  return f;
+}
+
+}  // namespace
+
+TEST(LinearSystem, ComponentsComeSuccessorsFirst) {
+  const Chain chain = Chain::compile(random_expander(60, 1, 0.3, 5));
+  const TransientStructure structure(chain);
+  const auto& q = structure.q();
+  for (Eigen::Index t = 0; t < q.outerSize(); ++t)
+    for (Eigen::SparseMatrix<double, Eigen::RowMajor>::InnerIterator it(q, t); it; ++it)
+      EXPECT_GE(structure.component_of(static_cast<std::size_t>(t)), structure.component_of(static_cast<std::size_t>(it.col())));
+}
+
+TEST(LinearSystem, EveryMethodGivesTheDenseAnswer) {
+  const auto f = random_expander(400, 3, 0.08, 11);
+  const Chain chain = Chain::compile(f);
+  const Dense d(f);
+  const auto n_matrix = d.fundamental();
+  for (const auto method : {SolveMethod::Automatic, SolveMethod::Dense, SolveMethod::SparseLU, SolveMethod::Iterative}) {
+    SolverOptions options;
+    options.method = method;
+    const auto a = analyze(chain, options);
+    for (Eigen::Index i = 0; i < 400; i += 7) {
+      EXPECT_NEAR(a.expected_steps[i], n_matrix.row(i).head(400).sum(), 1e-10) << to_string(method);
+      EXPECT_NEAR(a.reach[i], n_matrix(0, i) / n_matrix(i, i), 1e-12) << to_string(method);
+    }
+  }
+}
+
+TEST(LinearSystem, AutomaticChoiceFollowsTheShape) {
+  for (const auto& [f, expected] : {std::pair{random_expander(3000, 3, 0.08, 2), SolveMethod::Iterative},
+                                    std::pair{random_expander(50, 3, 0.08, 2), SolveMethod::Dense}}) {
+    Analysis a(std::make_shared<Chain>(Chain::compile(f)));
+    (void)a.summary();
+    const auto reports = a.solver_reports();
+    ASSERT_EQ(reports.size(), 1u);
+    EXPECT_EQ(reports[0].method, expected);
+    EXPECT_LE(reports[0].max_residual, 1e-13);
+    EXPECT_GT(reports[0].solves, 0u);
+  }
+  // A long ring with local shortcuts stays sparse under LU.
+  model::Funnel ring;
+  const int n = 2000;
+  for (int i = 0; i < n; ++i) ring.add_stage({"s" + std::to_string(i), model::StageKind::Transient, 0.0, nullptr, {}});
+  ring.add_stage({"win", model::StageKind::Success, 0.0, nullptr, {}});
+  for (int i = 0; i < n; ++i) {
+    ring.add_edge({"s" + std::to_string(i), "s" + std::to_string((i + 1) % n), 0.6, nullptr, {}});
+    ring.add_edge({"s" + std::to_string(i), "s" + std::to_string((i + n - 3) % n), 0.3, nullptr, {}});
+    ring.add_edge({"s" + std::to_string(i), "win", 0.05, nullptr, {}});
+  }
+  Analysis a(std::make_shared<Chain>(Chain::compile(ring)));
+  (void)a.summary();
+  EXPECT_EQ(a.solver_reports().at(0).method, SolveMethod::SparseLU);
+}
+
+TEST(LinearSystem, ResultsDoNotDependOnThreads) {
+  const Chain chain = Chain::compile(random_expander(1500, 3, 0.1, 3));
+  SolverOptions one, two;
+  one.threads = 1;
+  two.threads = 2;
+  const auto a = analyze(chain, one);
+  const auto b = analyze(chain, two);
+  for (Eigen::Index i = 0; i < a.reach.size(); ++i) {
+    EXPECT_EQ(a.reach[i], b.reach[i]);
+    if (!std::isnan(a.removal_value[i])) {
+      EXPECT_EQ(a.removal_value[i], b.removal_value[i]) << i;
+    }
+  }
+  for (Eigen::Index i = 0; i < a.value.size(); ++i) EXPECT_EQ(a.value[i], b.value[i]);
+}
+
+TEST(LinearSystem, SubsetReachMatchesFullReach) {
+  const Chain chain = Chain::compile(random_expander(800, 3, 0.1, 9));
+  const auto full = analyze(chain);
+  Analysis a(std::make_shared<Chain>(chain));
+  const std::vector<std::size_t> some{5, 600, 801, 17};  // 801 is "lost": absorbing
+  const auto reach = a.reach(some);
+  for (std::size_t i = 0; i < some.size(); ++i) EXPECT_NEAR(reach[i], full.reach[static_cast<Eigen::Index>(some[i])], 1e-14);
+  const auto effects = a.removal_effects(std::vector<std::size_t>{600});
+  EXPECT_NEAR(effects[0].success_lost, full.removal_success[600], 1e-14);
+}
+
+TEST(LinearSystem, ProgressCanCancel) {
+  const Chain chain = Chain::compile(random_expander(2000, 3, 0.1, 4));
+  Analysis a(std::make_shared<Chain>(chain), SolverOptions{.method = SolveMethod::Iterative});
+  std::size_t calls = 0;
+  const auto all = chain.transient_states();
+  EXPECT_THROW((void)a.reach(all, [&](std::size_t, std::size_t total) {
+    EXPECT_GT(total, 1500u);  // the stages in the big loop component; the rest cost no solve
+    return ++calls < 2;
+  }),
+               Cancelled);
+  EXPECT_EQ(calls, 2u);
+}
+
+TEST(LinearSystem, MissedToleranceFallsBackOrNamesTheComponent) {
+  const Chain chain = Chain::compile(random_expander(300, 3, 0.01, 6));
+  SolverOptions options{.max_iterations = 2, .method = SolveMethod::Iterative};
+  Analysis fallback(std::make_shared<Chain>(chain), options);
+  const auto steps = fallback.expected_steps();
+  const auto reports = fallback.solver_reports();
+  EXPECT_TRUE(reports.at(0).fell_back);
+  const auto reference = analyze(chain);
+  EXPECT_NEAR(steps[0], reference.expected_steps[0], 1e-9);
+
+  options.direct_fallback_limit = 0;
+  Analysis strict(std::make_shared<Chain>(chain), options);
+  try {
+    (void)strict.expected_steps();
+    FAIL() << "expected a convergence error";
+  } catch (const FunnelError& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Convergence);
+    EXPECT_FALSE(e.subject().empty());
+    EXPECT_NE(std::string(e.what()).find("residual"), std::string::npos);
+  }
 }

@@ -3,89 +3,36 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-
-#include <Eigen/SparseCore>
-#include <Eigen/SparseLU>
-#include <boost/graph/adjacency_list.hpp>
-#include <boost/graph/strong_components.hpp>
+#include <numeric>
+#include <stdexcept>
+#include <string>
 
 #include "funnelkit/core/errors.hpp"
 
 namespace funnelkit::markov {
 namespace {
 
-using SparseMatrix = Eigen::SparseMatrix<double>;
-using Lu = Eigen::SparseLU<SparseMatrix, Eigen::COLAMDOrdering<int>>;
+using Eigen::Index;
+using Eigen::MatrixXd;
+using Eigen::VectorXd;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-// Transient states are numbered 0..m-1 in chain order for the linear algebra.
-struct TransientIndex {
-  std::vector<std::size_t> of_state;  // kNoState for absorbing states
-  std::vector<std::size_t> absorbing_column;
-  explicit TransientIndex(const Chain& chain)
-      : of_state(chain.size(), kNoState), absorbing_column(chain.size(), kNoState) {
-    for (std::size_t t = 0; t < chain.transient_states().size(); ++t) of_state[chain.transient_states()[t]] = t;
-    for (std::size_t a = 0; a < chain.absorbing_states().size(); ++a)
-      absorbing_column[chain.absorbing_states()[a]] = a;
-  }
-};
+Index to_index(std::size_t i) { return static_cast<Index>(i); }
 
-int to_int(std::size_t i) { return static_cast<int>(i); }
-Eigen::Index to_index(std::size_t i) { return static_cast<Eigen::Index>(i); }
-
-SparseMatrix identity_minus_q(const Chain& chain, const TransientIndex& index, double discount) {
-  const auto m = chain.transient_states().size();
-  std::vector<Eigen::Triplet<double>> triplets;
-  for (std::size_t t = 0; t < m; ++t) {
-    triplets.emplace_back(to_int(t), to_int(t), 1.0);
-    for (const auto& tr : chain.transitions(chain.transient_states()[t]))
-      if (const auto j = index.of_state[tr.to]; j != kNoState)
-        triplets.emplace_back(to_int(t), to_int(j), -discount * tr.probability);
-  }
-  SparseMatrix a(to_index(m), to_index(m));
-  a.setFromTriplets(triplets.begin(), triplets.end());
-  a.makeCompressed();
-  return a;
-}
-
-void factorize(Lu& lu, const SparseMatrix& a) {
-  lu.analyzePattern(a);
-  lu.factorize(a);
-  if (lu.info() != Eigen::Success)
-    throw FunnelError(ErrorKind::NoExit,
-                      "the funnel's transient part is numerically singular: some loop is left with a probability "
-                      "too small to represent; give it a larger exit probability");
-}
-
-// Per transient row: sum_j P_ij f(transition, j) with j's contribution split by the caller.
-template <class F>
-Eigen::VectorXd row_sum(const Chain& chain, F contribution) {
-  const auto m = chain.transient_states().size();
-  Eigen::VectorXd out = Eigen::VectorXd::Zero(to_index(m));
-  for (std::size_t t = 0; t < m; ++t)
-    for (const auto& tr : chain.transitions(chain.transient_states()[t])) out[to_index(t)] += tr.probability * contribution(tr);
-  return out;
-}
-
-using Graph = boost::adjacency_list<boost::vecS, boost::vecS, boost::directedS>;
-
-using Predecessors = std::vector<std::vector<std::size_t>>;
-
-Predecessors predecessors_of(const Chain& chain) {
-  Predecessors predecessors(chain.size());
+// Which states can reach any of `targets` along positive transitions (a backward search).
+// Solves leave round-off (1e-17, of either sign) where a probability is exactly zero by
+// structure; this says where, so such results are reported as exact zeros.
+std::vector<bool> can_reach(const Chain& chain, const std::vector<std::size_t>& targets) {
+  std::vector<std::vector<std::size_t>> predecessors(chain.size());
   for (const auto i : chain.transient_states())
     for (const auto& tr : chain.transitions(i))
       if (tr.probability > 0.0) predecessors[tr.to].push_back(i);
-  return predecessors;
-}
-
-// can_reach[state] for one target state: a backward search over positive transitions. Solves
-// leave round-off (1e-17, of either sign) where a probability is exactly zero by structure;
-// this says where.
-std::vector<bool> can_reach(const Predecessors& predecessors, std::size_t target) {
-  std::vector<bool> reached(predecessors.size(), false);
-  std::vector<std::size_t> stack{target};
-  reached[target] = true;
+  std::vector<bool> reached(chain.size(), false);
+  std::vector<std::size_t> stack;
+  for (const auto target : targets) {
+    reached[target] = true;
+    stack.push_back(target);
+  }
   while (!stack.empty()) {
     const auto v = stack.back();
     stack.pop_back();
@@ -98,230 +45,407 @@ std::vector<bool> can_reach(const Predecessors& predecessors, std::size_t target
   return reached;
 }
 
-}  // namespace
-
-namespace {
-
-// Strongly connected components of the transient part, found once and reused for every
-// discount factor: a return to a state never leaves its component.
-struct Components {
-  std::vector<std::vector<std::size_t>> members;  // transient indices per component
-  Eigen::VectorXd self_loop;                       // P(i -> i) per transient index
-};
-
-Components components_of(const Chain& chain, const TransientIndex& index) {
-  const auto m = chain.transient_states().size();
-  Graph graph(m);
-  Components out;
-  out.self_loop = Eigen::VectorXd::Zero(to_index(m));
-  for (std::size_t t = 0; t < m; ++t)
-    for (const auto& tr : chain.transitions(chain.transient_states()[t])) {
-      const auto j = index.of_state[tr.to];
-      if (j == kNoState || tr.probability <= 0.0) continue;
-      if (j == t) out.self_loop[to_index(t)] += tr.probability;
-      else boost::add_edge(t, j, graph);
-    }
-  std::vector<std::size_t> component(m);
-  const auto count = boost::strong_components(
-      graph, boost::make_iterator_property_map(component.begin(), boost::get(boost::vertex_index, graph)));
-  out.members.resize(count);
-  for (std::size_t t = 0; t < m; ++t) out.members[component[t]].push_back(t);
+std::vector<std::size_t> success_states(const Chain& chain) {
+  std::vector<std::size_t> out;
+  for (const auto a : chain.absorbing_states())
+    if (chain.kind(a) == model::StageKind::Success) out.push_back(a);
   return out;
 }
 
-Eigen::VectorXd diagonal_of(const Chain& chain, const TransientIndex& index, const Components& components,
-                            double discount) {
-  const auto m = chain.transient_states().size();
-  Eigen::VectorXd diagonal(to_index(m));
-  std::vector<std::size_t> local(m, kNoState);  // position inside the current component
-  for (const auto& group : components.members) {
-    if (group.size() == 1) {  // no return except through a self-loop
-      const auto t = group.front();
-      diagonal[to_index(t)] = 1.0 / (1.0 - discount * components.self_loop[to_index(t)]);
-      continue;
-    }
-    // I - discount * Q restricted to the component; leaving it counts as never returning.
-    const auto k = group.size();
-    for (std::size_t i = 0; i < k; ++i) local[group[i]] = i;
-    std::vector<Eigen::Triplet<double>> triplets;
-    for (std::size_t i = 0; i < k; ++i) {
-      triplets.emplace_back(to_int(i), to_int(i), 1.0);
-      for (const auto& tr : chain.transitions(chain.transient_states()[group[i]]))
-        if (const auto j = index.of_state[tr.to]; j != kNoState && local[j] != kNoState)
-          triplets.emplace_back(to_int(i), to_int(local[j]), -discount * tr.probability);
-    }
-    for (const auto t : group) local[t] = kNoState;
-    SparseMatrix block(to_index(k), to_index(k));
-    block.setFromTriplets(triplets.begin(), triplets.end());
-    if (k <= 48) {
-      // FullPivLU: unblocked, so it stays clear of Eigen 3.4's blocked partial-pivoting path,
-      // which UBSan flags (a reference bound to an empty block); at this size the cost is nil.
-      const Eigen::MatrixXd inverse = Eigen::MatrixXd(block).fullPivLu().inverse();
-      for (std::size_t i = 0; i < k; ++i) diagonal[to_index(group[i])] = inverse(to_index(i), to_index(i));
-    } else {
-      block.makeCompressed();
-      Lu lu;
-      factorize(lu, block);
-      // Unit right-hand sides in blocks: one multi-column solve amortises the per-solve cost.
-      constexpr std::size_t block_width = 128;
-      for (std::size_t first = 0; first < k; first += block_width) {
-        const auto width = std::min(block_width, k - first);
-        Eigen::MatrixXd units = Eigen::MatrixXd::Zero(to_index(k), to_index(width));
-        for (std::size_t c = 0; c < width; ++c) units(to_index(first + c), to_index(c)) = 1.0;
-        const Eigen::MatrixXd columns = lu.solve(units);
-        for (std::size_t c = 0; c < width; ++c)
-          diagonal[to_index(group[first + c])] = columns(to_index(first + c), to_index(c));
-      }
-    }
-  }
-  return diagonal;
-}
-
 }  // namespace
 
-Eigen::VectorXd visit_diagonal(const Chain& chain, double discount) {
-  const TransientIndex index(chain);
-  return diagonal_of(chain, index, components_of(chain, index), discount);
+Analysis::Analysis(std::shared_ptr<const Chain> chain, SolverOptions options)
+    : chain_(std::move(chain)), options_(options), structure_(std::make_shared<TransientStructure>(*chain_)) {
+  const auto m = structure_->size();
+  entry_.resize(to_index(m));
+  for (std::size_t t = 0; t < m; ++t) entry_[to_index(t)] = chain_->entry()[structure_->state(t)];
+  diagonal_.assign(m, kNaN);
+  discounted_diagonal_.assign(m, kNaN);
 }
 
-Analysis analyze(const Chain& chain) {
-  const TransientIndex index(chain);
-  const auto n = chain.size();
-  const auto m = chain.transient_states().size();
-  const auto n_absorbing = chain.absorbing_states().size();
-  const double gamma = chain.discount();
-  const auto& transient = chain.transient_states();
+const LinearSystem& Analysis::system() {
+  if (!system_) system_ = std::make_unique<LinearSystem>(structure_, 1.0, options_);
+  return *system_;
+}
 
-  Lu lu;
-  const SparseMatrix a = identity_minus_q(chain, index, 1.0);
-  factorize(lu, a);
+const LinearSystem& Analysis::discounted_system() {
+  if (chain_->discount() == 1.0) return system();
+  if (!discounted_system_) discounted_system_ = std::make_unique<LinearSystem>(structure_, chain_->discount(), options_);
+  return *discounted_system_;
+}
 
-  // One-step absorption matrix R (transient x absorbing) and the entry vector on transients.
-  Eigen::MatrixXd r = Eigen::MatrixXd::Zero(to_index(m), to_index(n_absorbing));
-  Eigen::VectorXd s = Eigen::VectorXd::Zero(to_index(m));
-  for (std::size_t t = 0; t < m; ++t) {
-    s[to_index(t)] = chain.entry()[transient[t]];
-    for (const auto& tr : chain.transitions(transient[t]))
-      if (const auto col = index.absorbing_column[tr.to]; col != kNoState) r(to_index(t), to_index(col)) += tr.probability;
+VectorXd Analysis::solve(VectorXd b, bool transposed) {
+  system().solve(b, transposed);
+  return b;
+}
+
+std::size_t Analysis::transient_index(std::size_t state) const {
+  if (state >= chain_->size()) throw std::out_of_range("state " + std::to_string(state) + " out of range");
+  return structure_->index_of(state);
+}
+
+VectorXd Analysis::to_states(const VectorXd& transient, double absorbing_value) const {
+  VectorXd out = VectorXd::Constant(to_index(chain_->size()), absorbing_value);
+  for (std::size_t t = 0; t < structure_->size(); ++t) out[to_index(structure_->state(t))] = transient[to_index(t)];
+  return out;
+}
+
+// ---- a handful of solves ----------------------------------------------------------------------
+const VectorXd& Analysis::transient_success() {
+  const std::lock_guard lock(mutex_);
+  if (!transient_success_) {
+    // b = N (R 1_success): one solve, whatever the number of absorbing stages.
+    const auto m = structure_->size();
+    VectorXd rhs = VectorXd::Zero(to_index(m));
+    for (std::size_t t = 0; t < m; ++t)
+      for (const auto& tr : chain_->transitions(structure_->state(t)))
+        if (chain_->kind(tr.to) == model::StageKind::Success) rhs[to_index(t)] += tr.probability;
+    VectorXd b = solve(std::move(rhs));
+    const auto possible = can_reach(*chain_, success_states(*chain_));
+    for (std::size_t t = 0; t < m; ++t)
+      b[to_index(t)] = possible[structure_->state(t)] ? std::clamp(b[to_index(t)], 0.0, 1.0) : 0.0;
+    transient_success_ = std::move(b);
   }
-  Eigen::MatrixXd b = lu.solve(r);
-  const auto predecessors = predecessors_of(chain);
-  for (std::size_t c = 0; c < n_absorbing; ++c) {
-    const auto reaches = can_reach(predecessors, chain.absorbing_states()[c]);
-    for (std::size_t t = 0; t < m; ++t) {
-      auto& probability = b(to_index(t), to_index(c));
-      probability = reaches[transient[t]] ? std::clamp(probability, 0.0, 1.0) : 0.0;
+  return *transient_success_;
+}
+
+const MatrixXd& Analysis::absorption() {
+  const std::lock_guard lock(mutex_);
+  if (!absorption_) {
+    const auto& absorbing = chain_->absorbing_states();
+    const auto m = structure_->size();
+    std::vector<std::size_t> column(chain_->size(), kNoState);
+    for (std::size_t a = 0; a < absorbing.size(); ++a) column[absorbing[a]] = a;
+    MatrixXd r = MatrixXd::Zero(to_index(m), to_index(absorbing.size()));
+    for (std::size_t t = 0; t < m; ++t)
+      for (const auto& tr : chain_->transitions(structure_->state(t)))
+        if (const auto c = column[tr.to]; c != kNoState) r(to_index(t), to_index(c)) += tr.probability;
+    const MatrixXd b = system().solve_columns(std::move(r));
+    MatrixXd out = MatrixXd::Zero(to_index(chain_->size()), to_index(absorbing.size()));
+    for (std::size_t a = 0; a < absorbing.size(); ++a) {
+      out(to_index(absorbing[a]), to_index(a)) = 1.0;
+      const auto reaches = can_reach(*chain_, {absorbing[a]});
+      for (std::size_t t = 0; t < m; ++t)
+        out(to_index(structure_->state(t)), to_index(a)) =
+            reaches[structure_->state(t)] ? std::clamp(b(to_index(t), to_index(a)), 0.0, 1.0) : 0.0;
+    }
+    absorption_ = std::move(out);
+  }
+  return *absorption_;
+}
+
+const VectorXd& Analysis::success_probability() {
+  const std::lock_guard lock(mutex_);
+  if (!success_probability_) {
+    VectorXd out = to_states(transient_success(), 0.0);
+    for (const auto a : success_states(*chain_)) out[to_index(a)] = 1.0;
+    success_probability_ = std::move(out);
+  }
+  return *success_probability_;
+}
+
+const VectorXd& Analysis::expected_steps() {
+  const std::lock_guard lock(mutex_);
+  if (!steps_) steps_ = solve(VectorXd::Ones(to_index(structure_->size())));
+  if (!expected_steps_) expected_steps_ = to_states(*steps_, 0.0);
+  return *expected_steps_;
+}
+
+const VectorXd& Analysis::steps_variance() {
+  const std::lock_guard lock(mutex_);
+  if (!steps_variance_) {
+    (void)expected_steps();
+    // E[K^2] = (2N - I) N 1
+    steps_second_ = VectorXd(2.0 * solve(*steps_) - *steps_);
+    const VectorXd variance = (*steps_second_ - steps_->cwiseProduct(*steps_)).cwiseMax(0.0);
+    steps_variance_ = to_states(variance, 0.0);
+  }
+  return *steps_variance_;
+}
+
+const VectorXd& Analysis::transient_time() {
+  const std::lock_guard lock(mutex_);
+  if (!transient_time_) {
+    const auto m = structure_->size();
+    VectorXd u = VectorXd::Zero(to_index(m));
+    for (std::size_t t = 0; t < m; ++t)
+      for (const auto& tr : chain_->transitions(structure_->state(t))) u[to_index(t)] += tr.probability * tr.delay_mean;
+    transient_time_ = solve(std::move(u));
+  }
+  return *transient_time_;
+}
+
+const VectorXd& Analysis::expected_time() {
+  const std::lock_guard lock(mutex_);
+  if (!expected_time_) expected_time_ = to_states(transient_time(), 0.0);
+  return *expected_time_;
+}
+
+const VectorXd& Analysis::time_variance() {
+  const std::lock_guard lock(mutex_);
+  if (!time_variance_) {
+    const auto& time = transient_time();
+    const auto m = structure_->size();
+    VectorXd w = VectorXd::Zero(to_index(m));
+    for (std::size_t t = 0; t < m; ++t)
+      for (const auto& tr : chain_->transitions(structure_->state(t))) {
+        const auto j = structure_->index_of(tr.to);
+        const double time_after = j == kNoState ? 0.0 : time[to_index(j)];
+        w[to_index(t)] += tr.probability * (tr.delay_second_moment + 2.0 * tr.delay_mean * time_after);
+      }
+    time_second_ = solve(std::move(w));
+    time_variance_ = to_states((*time_second_ - time.cwiseProduct(time)).cwiseMax(0.0), 0.0);
+  }
+  return *time_variance_;
+}
+
+const VectorXd& Analysis::time_to_success() {
+  const std::lock_guard lock(mutex_);
+  if (!time_to_success_) {
+    const auto& success = success_probability();
+    const auto m = structure_->size();
+    VectorXd v = VectorXd::Zero(to_index(m));
+    for (std::size_t t = 0; t < m; ++t)
+      for (const auto& tr : chain_->transitions(structure_->state(t)))
+        v[to_index(t)] += tr.probability * tr.delay_mean * success[to_index(tr.to)];
+    time_and_success_ = solve(std::move(v));
+    VectorXd out = VectorXd::Constant(to_index(chain_->size()), kNaN);
+    for (const auto a : success_states(*chain_)) out[to_index(a)] = 0.0;
+    const auto& b = transient_success();
+    for (std::size_t t = 0; t < m; ++t)
+      if (b[to_index(t)] > 0.0) out[to_index(structure_->state(t))] = (*time_and_success_)[to_index(t)] / b[to_index(t)];
+    time_to_success_ = std::move(out);
+  }
+  return *time_to_success_;
+}
+
+const VectorXd& Analysis::transient_value() {
+  const std::lock_guard lock(mutex_);
+  if (!transient_value_) {
+    // v = (I - gamma Q)^-1 P r, r_j the value received on entering j.
+    const auto m = structure_->size();
+    VectorXd immediate = VectorXd::Zero(to_index(m));
+    for (std::size_t t = 0; t < m; ++t)
+      for (const auto& tr : chain_->transitions(structure_->state(t)))
+        immediate[to_index(t)] += tr.probability * chain_->value(tr.to);
+    discounted_system().solve(immediate);
+    transient_value_ = std::move(immediate);
+  }
+  return *transient_value_;
+}
+
+const VectorXd& Analysis::value() {
+  const std::lock_guard lock(mutex_);
+  if (!value_) value_ = to_states(transient_value(), 0.0);
+  return *value_;
+}
+
+const VectorXd& Analysis::transient_visits() {
+  const std::lock_guard lock(mutex_);
+  if (!transient_visits_) transient_visits_ = solve(entry_, true);
+  return *transient_visits_;
+}
+
+const VectorXd& Analysis::transient_discounted_visits() {
+  const std::lock_guard lock(mutex_);
+  if (chain_->discount() == 1.0) return transient_visits();
+  if (!transient_discounted_visits_) {
+    VectorXd z = entry_;
+    discounted_system().solve(z, true);
+    transient_discounted_visits_ = std::move(z);
+  }
+  return *transient_discounted_visits_;
+}
+
+const VectorXd& Analysis::expected_visits() {
+  const std::lock_guard lock(mutex_);
+  if (!expected_visits_) {
+    // Absorbing states: P(ending there) = sum_t z_t R_ta, no further solve.
+    const auto& z = transient_visits();
+    VectorXd out = to_states(z, 0.0);
+    for (std::size_t t = 0; t < structure_->size(); ++t)
+      for (const auto& tr : chain_->transitions(structure_->state(t)))
+        if (chain_->absorbing(tr.to)) out[to_index(tr.to)] += z[to_index(t)] * tr.probability;
+    for (const auto a : chain_->absorbing_states()) out[to_index(a)] = std::clamp(out[to_index(a)], 0.0, 1.0);
+    expected_visits_ = std::move(out);
+  }
+  return *expected_visits_;
+}
+
+const VectorXd& Analysis::dropped() {
+  const std::lock_guard lock(mutex_);
+  if (!dropped_) {
+    const auto& z = transient_visits();
+    VectorXd out = VectorXd::Zero(to_index(chain_->size()));
+    for (std::size_t t = 0; t < structure_->size(); ++t) {
+      double to_failure = 0.0;
+      for (const auto& tr : chain_->transitions(structure_->state(t)))
+        if (chain_->kind(tr.to) == model::StageKind::Failure) to_failure += tr.probability;
+      out[to_index(structure_->state(t))] = z[to_index(t)] * to_failure;
+    }
+    dropped_ = std::move(out);
+  }
+  return *dropped_;
+}
+
+const Summary& Analysis::summary() {
+  const std::lock_guard lock(mutex_);
+  if (!summary_) {
+    Summary s;
+    s.success = entry_.dot(transient_success());
+    const auto& value = transient_value();
+    for (std::size_t t = 0; t < structure_->size(); ++t)
+      s.value_per_entrant += entry_[to_index(t)] * (chain_->value(structure_->state(t)) + value[to_index(t)]);
+    (void)steps_variance();
+    s.steps = entry_.dot(*steps_);
+    s.steps_sd = std::sqrt(std::max(0.0, entry_.dot(*steps_second_) - s.steps * s.steps));
+    (void)time_variance();
+    s.time = entry_.dot(transient_time());
+    s.time_sd = std::sqrt(std::max(0.0, entry_.dot(*time_second_) - s.time * s.time));
+    (void)time_to_success();
+    s.time_to_success = s.success > 0.0 ? entry_.dot(*time_and_success_) / s.success : kNaN;
+    summary_ = s;
+  }
+  return *summary_;
+}
+
+// ---- per stage, on request --------------------------------------------------------------------
+std::vector<double> Analysis::diagonal(std::span<const std::size_t> indices, bool discounted,
+                                       const Progress& progress) {
+  auto& cache = discounted && chain_->discount() != 1.0 ? discounted_diagonal_ : diagonal_;
+  std::vector<std::size_t> missing;
+  for (const auto t : indices)
+    if (std::isnan(cache[t])) missing.push_back(t);
+  std::sort(missing.begin(), missing.end());
+  missing.erase(std::unique(missing.begin(), missing.end()), missing.end());
+  if (!missing.empty()) {
+    const auto& linear = discounted ? discounted_system() : system();
+    const auto values = linear.inverse_diagonal(missing, progress);
+    for (std::size_t i = 0; i < missing.size(); ++i) cache[missing[i]] = values[i];
+  }
+  std::vector<double> out;
+  out.reserve(indices.size());
+  for (const auto t : indices) out.push_back(cache[t]);
+  return out;
+}
+
+std::size_t Analysis::reach_cost(std::span<const std::size_t> states) {
+  const std::lock_guard lock(mutex_);
+  std::vector<std::size_t> missing;
+  for (const auto state : states)
+    if (const auto t = transient_index(state); t != kNoState && std::isnan(diagonal_[t])) missing.push_back(t);
+  return system().diagonal_cost(missing);
+}
+
+std::vector<double> Analysis::reach(std::span<const std::size_t> states, const Progress& progress) {
+  const std::lock_guard lock(mutex_);
+  std::vector<std::size_t> transient;
+  for (const auto state : states)
+    if (const auto t = transient_index(state); t != kNoState) transient.push_back(t);
+  const auto n_jj = diagonal(transient, false, progress);
+  const auto& z = transient_visits();
+  std::vector<double> out;
+  out.reserve(states.size());
+  std::size_t next = 0;
+  for (const auto state : states) {
+    const auto t = structure_->index_of(state);
+    if (t == kNoState) {
+      out.push_back(expected_visits()[to_index(state)]);
+    } else {
+      out.push_back(std::clamp(z[to_index(t)] / n_jj[next++], 0.0, 1.0));
     }
   }
+  return out;
+}
 
-  // Values seen from the far end of a transition: success probability, time, value of j.
-  Eigen::VectorXd success_of(to_index(n));
-  for (std::size_t j = 0; j < n; ++j) {
-    if (chain.absorbing(j)) success_of[to_index(j)] = chain.kind(j) == model::StageKind::Success ? 1.0 : 0.0;
+std::vector<RemovalEffect> Analysis::removal_effects(std::span<const std::size_t> states, const Progress& progress) {
+  const std::lock_guard lock(mutex_);
+  std::vector<std::size_t> transient;
+  for (const auto state : states) {
+    const auto t = transient_index(state);
+    if (t == kNoState)
+      throw FunnelError(ErrorKind::Structure,
+                        "stage '" + chain_->name(state) + "' is absorbing: only transient stages can be removed",
+                        chain_->name(state));
+    transient.push_back(t);
   }
-  Eigen::VectorXd success_t = Eigen::VectorXd::Zero(to_index(m));
-  for (std::size_t c = 0; c < n_absorbing; ++c)
-    if (chain.kind(chain.absorbing_states()[c]) == model::StageKind::Success) success_t += b.col(to_index(c));
-  for (std::size_t t = 0; t < m; ++t) success_of[to_index(transient[t])] = success_t[to_index(t)];
-
-  const Eigen::VectorXd ones = Eigen::VectorXd::Ones(to_index(m));
-  const Eigen::VectorXd steps = lu.solve(ones);
-  const Eigen::VectorXd steps_second = 2.0 * lu.solve(steps) - steps;  // E[K^2] = (2N - I) N 1
-
-  const Eigen::VectorXd time = lu.solve(row_sum(chain, [](const Transition& tr) { return tr.delay_mean; }));
-  auto time_of = [&](std::size_t j) { return chain.absorbing(j) ? 0.0 : time[to_index(index.of_state[j])]; };
-  const Eigen::VectorXd time_second = lu.solve(row_sum(chain, [&](const Transition& tr) {
-    return tr.delay_second_moment + 2.0 * tr.delay_mean * time_of(tr.to);
-  }));
-  const Eigen::VectorXd time_and_success =
-      lu.solve(row_sum(chain, [&](const Transition& tr) { return tr.delay_mean * success_of[to_index(tr.to)]; }));
-  const Eigen::VectorXd visits = lu.transpose().solve(s);
-
-  // Values: v = (I - gamma Q)^-1 P r, v = 0 on absorbing states.
-  Lu lu_discounted;
-  const bool discounted = gamma < 1.0;
-  if (discounted) factorize(lu_discounted, identity_minus_q(chain, index, gamma));
-  const Eigen::VectorXd immediate = row_sum(chain, [&](const Transition& tr) { return chain.value(tr.to); });
-  const Eigen::VectorXd value = discounted ? Eigen::VectorXd(lu_discounted.solve(immediate)) : Eigen::VectorXd(lu.solve(immediate));
-  const Eigen::VectorXd visits_discounted = discounted ? Eigen::VectorXd(lu_discounted.transpose().solve(s)) : visits;
-  auto value_of = [&](std::size_t j) { return chain.absorbing(j) ? 0.0 : value[to_index(index.of_state[j])]; };
-
-  const Components components = components_of(chain, index);
-  const Eigen::VectorXd diagonal = diagonal_of(chain, index, components, 1.0);
-  const Eigen::VectorXd diagonal_discounted = discounted ? diagonal_of(chain, index, components, gamma) : diagonal;
-
-  Analysis out;
-  out.absorption = Eigen::MatrixXd::Zero(to_index(n), to_index(n_absorbing));
-  out.success_probability = success_of;
-  out.expected_steps = Eigen::VectorXd::Zero(to_index(n));
-  out.steps_variance = Eigen::VectorXd::Zero(to_index(n));
-  out.expected_time = Eigen::VectorXd::Zero(to_index(n));
-  out.time_variance = Eigen::VectorXd::Zero(to_index(n));
-  out.time_to_success = Eigen::VectorXd::Constant(to_index(n), kNaN);
-  out.value = Eigen::VectorXd::Zero(to_index(n));
-  out.expected_visits = Eigen::VectorXd::Zero(to_index(n));
-  out.reach = Eigen::VectorXd::Zero(to_index(n));
-  out.dropped = Eigen::VectorXd::Zero(to_index(n));
-  out.removal_success = Eigen::VectorXd::Constant(to_index(n), kNaN);
-  out.removal_value = Eigen::VectorXd::Constant(to_index(n), kNaN);
-
-  for (std::size_t c = 0; c < n_absorbing; ++c) {
-    const auto state = chain.absorbing_states()[c];
-    out.absorption(to_index(state), to_index(c)) = 1.0;
-    out.expected_visits[to_index(state)] = s.dot(b.col(to_index(c)));
-    out.reach[to_index(state)] = out.expected_visits[to_index(state)];
-    if (chain.kind(state) == model::StageKind::Success) out.time_to_success[to_index(state)] = 0.0;
-  }
-  for (std::size_t t = 0; t < m; ++t) {
-    const auto state = to_index(transient[t]);
-    const auto i = to_index(t);
-    out.absorption.row(state) = b.row(i);
-    out.expected_steps[state] = steps[i];
-    out.steps_variance[state] = std::max(0.0, steps_second[i] - steps[i] * steps[i]);
-    out.expected_time[state] = time[i];
-    out.time_variance[state] = std::max(0.0, time_second[i] - time[i] * time[i]);
-    if (success_t[i] > 0.0) out.time_to_success[state] = time_and_success[i] / success_t[i];
-    out.value[state] = value[i];
-    out.expected_visits[state] = visits[i];
-    out.reach[state] = visits[i] / diagonal[i];
-    double to_failure = 0.0;
-    for (const auto& tr : chain.transitions(transient[t]))
-      if (chain.kind(tr.to) == model::StageKind::Failure) to_failure += tr.probability;
-    out.dropped[state] = visits[i] * to_failure;
-
-    // Removing a stage sends every lead that would enter it to failure. By the strong Markov
+  const double gamma = chain_->discount();
+  const auto reach_of = reach(states, progress);
+  const auto g_kk = gamma == 1.0 ? diagonal(transient, false, {}) : diagonal(transient, true, progress);
+  const auto& b = transient_success();
+  const auto& v = transient_value();
+  const auto& z_gamma = transient_discounted_visits();
+  std::vector<RemovalEffect> out;
+  for (std::size_t i = 0; i < transient.size(); ++i) {
+    const auto t = to_index(transient[i]);
+    // Removing stage k sends every lead about to enter it to failure. By the strong Markov
     // property the loss is what happens from the first entry on (derivation in docs).
-    out.removal_success[state] = out.reach[state] * success_t[i];
-    const double r_k = chain.value(transient[t]);
-    const double first_entry = visits_discounted[i] / diagonal_discounted[i];  // E[gamma^tau], tau >= 0
-    out.removal_value[state] = s[i] * (r_k + value[i]) + (first_entry - s[i]) * (r_k + gamma * value[i]) / gamma;
+    RemovalEffect effect;
+    effect.state = states[i];
+    effect.success_lost = reach_of[i] * b[t];
+    const double r_k = chain_->value(states[i]);
+    const double s_k = entry_[t];
+    const double first_entry = z_gamma[t] / g_kk[i];  // E[gamma^tau], tau >= 0
+    effect.value_lost = s_k * (r_k + v[t]) + (first_entry - s_k) * (r_k + gamma * v[t]) / gamma;
+    out.push_back(effect);
   }
+  return out;
+}
 
-  for (std::size_t t = 0; t < m; ++t)
-    for (const auto& tr : chain.transitions(transient[t])) {
+std::vector<EdgeSensitivity> Analysis::sensitivities(std::span<const std::size_t> edges) {
+  const std::lock_guard lock(mutex_);
+  const auto& success = success_probability();
+  const auto& time = expected_time();
+  const auto& value = this->value();
+  const auto& z = transient_visits();
+  const auto& z_gamma = transient_discounted_visits();
+  const double gamma = chain_->discount();
+  std::vector<EdgeSensitivity> all;
+  for (std::size_t t = 0; t < structure_->size(); ++t) {
+    const auto state = structure_->state(t);
+    for (const auto& tr : chain_->transitions(state)) {
       if (tr.edge == kNoState) continue;  // the remainder is not a parameter
       EdgeSensitivity e;
       e.edge = tr.edge;
-      e.from = transient[t];
+      e.from = state;
       e.to = tr.to;
       e.probability = tr.probability;
-      e.d_success = visits[to_index(t)] * success_of[to_index(tr.to)];
-      e.d_value = visits_discounted[to_index(t)] * (chain.value(tr.to) + gamma * value_of(tr.to));
+      e.d_success = z[to_index(t)] * success[to_index(tr.to)];
+      e.d_value = z_gamma[to_index(t)] * (chain_->value(tr.to) + gamma * value[to_index(tr.to)]);
       // The remainder takes up the change, and a drop-out spends the stage's holding time.
-      e.d_time = visits[to_index(t)] * (tr.delay_mean + time_of(tr.to) - chain.holding_mean(transient[t]));
-      out.edges.push_back(e);
+      e.d_time = z[to_index(t)] * (tr.delay_mean + time[to_index(tr.to)] - chain_->holding_mean(state));
+      all.push_back(e);
     }
-
-  out.success = s.dot(success_t);
-  double entry_value = 0.0;
-  for (std::size_t t = 0; t < m; ++t) entry_value += s[to_index(t)] * (chain.value(transient[t]) + value[to_index(t)]);
-  out.value_per_entrant = entry_value;
-  out.steps = s.dot(steps);
-  out.steps_sd = std::sqrt(std::max(0.0, s.dot(steps_second) - out.steps * out.steps));
-  out.time = s.dot(time);
-  out.time_sd = std::sqrt(std::max(0.0, s.dot(time_second) - out.time * out.time));
-  out.time_to_success_mean = out.success > 0.0 ? s.dot(time_and_success) / out.success : kNaN;
+  }
+  if (edges.empty()) return all;
+  std::vector<std::size_t> position(chain_->edge_count(), kNoState);
+  for (std::size_t i = 0; i < all.size(); ++i) position[all[i].edge] = i;
+  std::vector<EdgeSensitivity> out;
+  out.reserve(edges.size());
+  for (const auto edge : edges) {
+    if (edge >= position.size() || position[edge] == kNoState)
+      throw std::out_of_range("edge " + std::to_string(edge) + " out of range");
+    out.push_back(all[position[edge]]);
+  }
   return out;
+}
+
+std::vector<ComponentReport> Analysis::solver_reports() const {
+  const std::lock_guard lock(mutex_);
+  std::vector<ComponentReport> out;
+  if (system_) out = system_->reports();
+  if (discounted_system_)
+    for (const auto& report : discounted_system_->reports()) out.push_back(report);
+  return out;
+}
+
+Eigen::VectorXd visit_diagonal(const Chain& chain, double discount) {
+  const auto structure = std::make_shared<TransientStructure>(chain);
+  const LinearSystem system(structure, discount, {});
+  std::vector<std::size_t> all(structure->size());
+  std::iota(all.begin(), all.end(), std::size_t{0});
+  const auto values = system.inverse_diagonal(all);
+  return Eigen::Map<const VectorXd>(values.data(), to_index(values.size()));
 }
 
 }  // namespace funnelkit::markov

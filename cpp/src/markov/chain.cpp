@@ -84,6 +84,9 @@ Chain Chain::compile(const model::Funnel& funnel) {
     (chain.absorbing(i) ? chain.absorbing_ : chain.transient_).push_back(i);
   }
 
+  chain.edge_count_ = funnel.edges().size();
+  chain.index_.reserve(chain.size());
+  for (std::size_t i = 0; i < chain.size(); ++i) chain.index_.emplace(chain.names_[i], i);
   chain.entry_.assign(chain.size(), 0.0);
   if (funnel.entry().empty()) {
     chain.entry_[0] = 1.0;
@@ -96,10 +99,10 @@ Chain Chain::compile(const model::Funnel& funnel) {
 }
 
 std::size_t Chain::state_index(std::string_view name) const {
-  const auto it = std::find(names_.begin(), names_.end(), name);
-  if (it == names_.end())
+  const auto it = index_.find(std::string(name));
+  if (it == index_.end())
     throw FunnelError(ErrorKind::UnknownStage, "unknown stage '" + std::string(name) + "'", std::string(name));
-  return static_cast<std::size_t>(it - names_.begin());
+  return it->second;
 }
 
 std::size_t Chain::sample_next(std::size_t state, double u) const {

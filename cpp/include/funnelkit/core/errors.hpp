@@ -23,6 +23,7 @@ enum class ErrorKind {
   Structure,            ///< other structural misuse (edge out of an absorbing stage, ...)
   Distribution,         ///< invalid distribution parameters or arguments
   UnknownDistribution,  ///< a distribution type that is neither built in nor registered
+  Convergence,          ///< an iterative solve did not reach its tolerance
 };
 
 /// Python class name (in funnelkit.errors) for each kind.
@@ -56,6 +57,7 @@ inline const char* error_class_name(ErrorKind kind) noexcept {
     case ErrorKind::Structure: return "StructureError";
     case ErrorKind::Distribution: return "DistributionError";
     case ErrorKind::UnknownDistribution: return "UnknownDistributionError";
+    case ErrorKind::Convergence: return "ConvergenceError";
   }
   return "FunnelError";
 }

@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "funnelkit/core/random.hpp"
@@ -50,7 +51,10 @@ class Chain {
   /// State receiving row remainders; kNoState when no row has one.
   [[nodiscard]] std::size_t drop_state() const noexcept { return drop_state_; }
   [[nodiscard]] bool has_virtual_drop() const noexcept { return virtual_drop_; }
+  /// Index of a state by name (hashed); throws UnknownStageError naming it.
   [[nodiscard]] std::size_t state_index(std::string_view name) const;
+  /// Number of edges of the funnel the chain was compiled from.
+  [[nodiscard]] std::size_t edge_count() const noexcept { return edge_count_; }
 
   [[nodiscard]] std::span<const Transition> transitions(std::size_t state) const {
     return {transitions_.data() + row_offsets_[state], row_offsets_[state + 1] - row_offsets_[state]};
@@ -74,6 +78,8 @@ class Chain {
   std::vector<std::size_t> transient_;
   std::vector<std::size_t> absorbing_;
   std::vector<model::DistributionPtr> keep_alive_;
+  std::unordered_map<std::string, std::size_t> index_;
+  std::size_t edge_count_ = 0;
   std::size_t drop_state_ = kNoState;
   bool virtual_drop_ = false;
   double discount_ = 1.0;

@@ -1,0 +1,66 @@
+#pragma once
+// Solvers for one strongly connected component's block A = I - gamma Q_CC (internal to the
+// engine; linear_system.cpp picks one per component). Every solver is safe to call from several
+// threads at once: factorisations are read-only after construction, and statistics are kept
+// under a mutex.
+
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <vector>
+
+#include <Eigen/Dense>
+#include <Eigen/SparseCore>
+
+#include "funnelkit/markov/linear_system.hpp"
+
+namespace funnelkit::markov::detail {
+
+using RowMatrix = Eigen::SparseMatrix<double, Eigen::RowMajor, int>;
+
+class ComponentSolver {
+ public:
+  ComponentSolver(RowMatrix a, ComponentReport report);
+  virtual ~ComponentSolver() = default;
+  ComponentSolver(const ComponentSolver&) = delete;
+  ComponentSolver& operator=(const ComponentSolver&) = delete;
+
+  /// Solves A x = b (or A^T x = b) in place: x holds b on entry.
+  virtual void solve(Eigen::Ref<Eigen::VectorXd> x, bool transposed) const = 0;
+  /// (A^-1)_jj for local positions j; by default one unit solve per position.
+  virtual void inverse_diagonal(std::span<const std::size_t> positions, std::span<double> out) const;
+
+  [[nodiscard]] ComponentReport report() const;
+  [[nodiscard]] const RowMatrix& matrix() const noexcept { return a_; }
+
+ protected:
+  /// ||b - A x|| / ||b|| (0 when b is 0).
+  [[nodiscard]] double relative_residual(const Eigen::VectorXd& b, const Eigen::Ref<const Eigen::VectorXd>& x,
+                                         bool transposed) const;
+  void record(double residual, std::size_t iterations = 0, bool fell_back = false) const;
+  void set_factor_nonzeros(std::size_t count);
+
+  RowMatrix a_;
+
+ private:
+  mutable std::mutex mutex_;
+  mutable ComponentReport report_;
+};
+
+/// Dense LU without pivoting: A is a nonsingular, weakly row-diagonally dominant M-matrix, so
+/// every pivot is positive and elimination growth is bounded by 2.
+[[nodiscard]] std::unique_ptr<ComponentSolver> make_dense_solver(RowMatrix a, ComponentReport report);
+/// Eigen SparseLU with a COLAMD ordering.
+[[nodiscard]] std::unique_ptr<ComponentSolver> make_sparse_lu_solver(RowMatrix a, ComponentReport report);
+/// ILU(0)-preconditioned BiCGSTAB; falls back to a direct solve when a solve misses the tolerance.
+[[nodiscard]] std::unique_ptr<ComponentSolver> make_iterative_solver(RowMatrix a, ComponentReport report,
+                                                                     const SolverOptions& options,
+                                                                     std::string component_name);
+
+/// Nonzeros of the Cholesky factor of the symmetrised pattern of `a` in its natural order, or a
+/// number above `budget` as soon as it exceeds it (so the count costs at most O(budget)): a
+/// cheap prediction of whether a sparse LU stays sparse.
+[[nodiscard]] std::size_t bounded_fill(const RowMatrix& a, std::size_t budget);
+
+}  // namespace funnelkit::markov::detail
