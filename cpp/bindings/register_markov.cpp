@@ -5,41 +5,74 @@
 #include "funnelkit/markov/chain.hpp"
 #include "funnelkit/markov/paths.hpp"
 
+#include <map>
+
 namespace funnelkit::bindings {
 namespace {
 
 using markov::Chain;
 
-py::dict analysis_to_dict(markov::Analysis&& a) {
-  const auto count = a.edges.size();
-  py::array_t<std::int64_t> edge(static_cast<py::ssize_t>(count));
-  py::array_t<double> d_success(static_cast<py::ssize_t>(count));
-  py::array_t<double> d_value(static_cast<py::ssize_t>(count));
-  py::array_t<double> d_time(static_cast<py::ssize_t>(count));
-  for (std::size_t i = 0; i < count; ++i) {
-    const auto k = static_cast<py::ssize_t>(i);
-    edge.mutable_at(k) = static_cast<std::int64_t>(a.edges[i].edge);
-    d_success.mutable_at(k) = a.edges[i].d_success;
-    d_value.mutable_at(k) = a.edges[i].d_value;
-    d_time.mutable_at(k) = a.edges[i].d_time;
+// Converts a Python progress callable into the engine's Progress: called with the GIL between
+// chunks of work; Ctrl-C (or an exception in the callable) stops the work. The Python error
+// stays set, and run_cancellable raises it once the engine has unwound. The callable is held
+// by pointer: the Progress is copied without the GIL, which a py::object copy would need.
+Progress python_progress(const py::object& callback) {
+  const py::object* call = &callback;
+  return [call](std::size_t done, std::size_t total) {
+    py::gil_scoped_acquire gil;
+    if (!call->is_none()) {
+      try {
+        (*call)(done, total);
+      } catch (py::error_already_set& error) {
+        error.restore();
+        return false;
+      }
+    }
+    return PyErr_CheckSignals() == 0;
+  };
+}
+
+// Runs engine work without the GIL; a cancelled run re-raises the pending Python error.
+template <class Work>
+auto run_cancellable(Work&& work) {
+  try {
+    py::gil_scoped_release release;
+    return work();
+  } catch (const Cancelled&) {
+    throw py::error_already_set();
   }
-  return py::dict("absorption"_a = std::move(a.absorption), "success_probability"_a = std::move(a.success_probability),
-                  "expected_steps"_a = std::move(a.expected_steps), "steps_variance"_a = std::move(a.steps_variance),
-                  "expected_time"_a = std::move(a.expected_time), "time_variance"_a = std::move(a.time_variance),
-                  "time_to_success"_a = std::move(a.time_to_success), "value"_a = std::move(a.value),
-                  "expected_visits"_a = std::move(a.expected_visits), "reach"_a = std::move(a.reach),
-                  "dropped"_a = std::move(a.dropped), "removal_success"_a = std::move(a.removal_success),
-                  "removal_value"_a = std::move(a.removal_value), "edge_index"_a = edge, "d_success"_a = d_success,
-                  "d_value"_a = d_value, "d_time"_a = d_time, "success"_a = a.success,
-                  "value_per_entrant"_a = a.value_per_entrant, "steps"_a = a.steps, "steps_sd"_a = a.steps_sd,
-                  "time"_a = a.time, "time_sd"_a = a.time_sd, "time_to_success_mean"_a = a.time_to_success_mean);
+}
+
+std::vector<std::size_t> state_codes(const Chain& chain, const py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>& codes) {
+  std::vector<std::size_t> out;
+  out.reserve(static_cast<std::size_t>(codes.size()));
+  for (py::ssize_t i = 0; i < codes.size(); ++i) {
+    const auto code = codes.data()[i];
+    if (code < 0 || static_cast<std::size_t>(code) >= chain.size())
+      throw py::index_error("stage code " + std::to_string(code) + " out of range (the funnel has " +
+                            std::to_string(chain.size()) + " states)");
+    out.push_back(static_cast<std::size_t>(code));
+  }
+  return out;
+}
+
+template <class T>
+py::array_t<T> to_array(const std::vector<T>& values) {
+  return py::array_t<T>(static_cast<py::ssize_t>(values.size()), values.data());
+}
+
+py::dict report_to_dict(const Chain& chain, const markov::ComponentReport& r) {
+  return py::dict("first_stage"_a = chain.name(r.first_state), "size"_a = r.size, "nonzeros"_a = r.nonzeros,
+                  "discount"_a = r.discount, "method"_a = std::string(markov::to_string(r.method)),
+                  "factor_nonzeros"_a = r.factor_nonzeros, "solves"_a = r.solves, "max_iterations"_a = r.max_iterations,
+                  "max_residual"_a = r.max_residual, "fell_back"_a = r.fell_back);
 }
 
 }  // namespace
 
 void register_markov(py::module_& m) {
-  py::class_<Chain>(m, "Chain", "A validated funnel compiled into a Markov chain (internal).")
-      .def(py::init([](const model::Funnel& funnel) { return Chain::compile(funnel); }), "funnel"_a)
+  py::class_<Chain, std::shared_ptr<Chain>>(m, "Chain", "A validated funnel compiled into a Markov chain (internal).")
+      .def(py::init([](const model::Funnel& funnel) { return std::make_shared<Chain>(Chain::compile(funnel)); }), "funnel"_a)
       .def_property_readonly("names", &Chain::names)
       .def_property_readonly("kinds",
                              [](const Chain& c) {
@@ -100,17 +133,117 @@ void register_markov(py::module_& m) {
           },
           "state"_a, "size"_a, "seed"_a);
 
-  m.def(
-      "analyze",
-      [](const Chain& chain) {
-        markov::Analysis result;
-        {
-          py::gil_scoped_release release;
-          result = markov::analyze(chain);
-        }
-        return analysis_to_dict(std::move(result));
-      },
-      "chain"_a);
+  using markov::Analysis;
+  py::class_<Analysis, std::shared_ptr<Analysis>>(m, "Analysis",
+                                                   "The engine's lazy analysis of a chain (internal: use FunnelAnalysis).")
+      .def(py::init([](std::shared_ptr<Chain> chain, std::size_t threads, double tolerance, std::size_t max_iterations,
+                       const std::string& method) {
+             markov::SolverOptions options;
+             options.threads = threads;
+             options.tolerance = tolerance;
+             options.max_iterations = max_iterations;
+             options.method = markov::solve_method_from_string(method);
+             return std::make_shared<Analysis>(std::move(chain), options);
+           }),
+           "chain"_a, "threads"_a, "tolerance"_a, "max_iterations"_a, "method"_a)
+      .def(
+          "scalar",
+          [](Analysis& a, const std::string& name) {
+            using Getter = double (Analysis::*)();
+            static const std::map<std::string, Getter> getters{{"success", &Analysis::success},
+                                                               {"value_per_entrant", &Analysis::value_per_entrant},
+                                                               {"steps", &Analysis::steps},
+                                                               {"steps_sd", &Analysis::steps_sd},
+                                                               {"time", &Analysis::time},
+                                                               {"time_sd", &Analysis::time_sd},
+                                                               {"time_to_success", &Analysis::time_to_success_mean}};
+            const auto it = getters.find(name);
+            if (it == getters.end()) throw py::key_error("no summary number '" + name + "'");
+            return run_cancellable([&] { return (a.*(it->second))(); });
+          },
+          "name"_a)
+      .def("absorption", [](Analysis& a) { return run_cancellable([&] { return Eigen::MatrixXd(a.absorption()); }); })
+      .def(
+          "vector",
+          [](Analysis& a, const std::string& name) {
+            using Getter = const Eigen::VectorXd& (Analysis::*)();
+            static const std::map<std::string, Getter> getters{
+                {"success_probability", &Analysis::success_probability},
+                {"expected_steps", &Analysis::expected_steps},
+                {"steps_variance", &Analysis::steps_variance},
+                {"expected_time", &Analysis::expected_time},
+                {"time_variance", &Analysis::time_variance},
+                {"time_to_success", &Analysis::time_to_success},
+                {"value", &Analysis::value},
+                {"expected_visits", &Analysis::expected_visits},
+                {"dropped", &Analysis::dropped}};
+            const auto it = getters.find(name);
+            if (it == getters.end()) throw py::key_error("no per-stage quantity '" + name + "'");
+            return run_cancellable([&] { return Eigen::VectorXd((a.*(it->second))()); });
+          },
+          "name"_a)
+      .def(
+          "reach",
+          [](Analysis& a, const py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>& states,
+             const py::object& progress) {
+            const auto codes = state_codes(a.chain(), states);
+            const auto report = python_progress(progress);
+            return to_array(run_cancellable([&] { return a.reach(codes, report); }));
+          },
+          "states"_a, "progress"_a)
+      .def(
+          "reach_cost",
+          [](Analysis& a, const py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>& states) {
+            const auto codes = state_codes(a.chain(), states);
+            return run_cancellable([&] { return a.reach_cost(codes); });
+          },
+          "states"_a)
+      .def(
+          "removal_effects",
+          [](Analysis& a, const py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>& states,
+             const py::object& progress) {
+            const auto codes = state_codes(a.chain(), states);
+            const auto report = python_progress(progress);
+            const auto effects = run_cancellable([&] { return a.removal_effects(codes, report); });
+            std::vector<double> success, value;
+            for (const auto& e : effects) {
+              success.push_back(e.success_lost);
+              value.push_back(e.value_lost);
+            }
+            return py::make_tuple(to_array(success), to_array(value));
+          },
+          "states"_a, "progress"_a)
+      .def(
+          "sensitivities",
+          [](Analysis& a, const py::object& edges) {
+            std::vector<std::size_t> wanted;
+            if (!edges.is_none())
+              for (const auto e : edges.cast<std::vector<std::int64_t>>()) {
+                if (e < 0) throw py::index_error("edge index out of range");
+                wanted.push_back(static_cast<std::size_t>(e));
+              }
+            const auto result = run_cancellable([&] { return a.sensitivities(wanted); });
+            std::vector<std::int64_t> edge, source, target;
+            std::vector<double> probability, d_success, d_value, d_time;
+            for (const auto& e : result) {
+              edge.push_back(static_cast<std::int64_t>(e.edge));
+              source.push_back(static_cast<std::int64_t>(e.from));
+              target.push_back(static_cast<std::int64_t>(e.to));
+              probability.push_back(e.probability);
+              d_success.push_back(e.d_success);
+              d_value.push_back(e.d_value);
+              d_time.push_back(e.d_time);
+            }
+            return py::dict("edge"_a = to_array(edge), "source"_a = to_array(source), "target"_a = to_array(target),
+                            "probability"_a = to_array(probability), "d_success"_a = to_array(d_success),
+                            "d_value"_a = to_array(d_value), "d_time"_a = to_array(d_time));
+          },
+          "edges"_a)
+      .def("solver_report", [](const Analysis& a) {
+        py::list out;
+        for (const auto& r : a.solver_reports()) out.append(report_to_dict(a.chain(), r));
+        return out;
+      });
 
   m.def(
       "most_likely_path",

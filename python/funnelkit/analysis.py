@@ -1,14 +1,18 @@
 """Exact analytics of a funnel: what :meth:`funnelkit.Funnel.analyze` returns.
 
-All numbers come from one C++ call (a sparse LU factorisation of the transient block) and are
-exact up to floating point; docs/analytics.md gives every formula.
+The analysis is computed on demand: :meth:`~funnelkit.Funnel.analyze` returns at once, and each
+number or table is computed by the C++ engine the first time it is asked for, then kept.
+Conversion, value, steps and time cost a handful of linear solves; the probability of ever
+reaching a stage (``reach``, the conversion table), removal effects and edge sensitivities are
+computed only when asked for, and only for the stages or edges named. docs/analytics.md gives
+every formula and the cost of each quantity.
 """
 
 from __future__ import annotations
 
 import html
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -16,13 +20,20 @@ import numpy as np
 import pandas as pd
 
 from funnelkit import _core
-from funnelkit.errors import UnknownStageError
+from funnelkit.errors import StructureError, UnknownStageError
 from funnelkit.results import TableResult
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["ConversionReport", "FunnelAnalysis", "Path"]
+__all__ = ["ConversionReport", "FunnelAnalysis", "Path", "StageRef"]
+
+#: A stage, by name or by its integer code (its position in :attr:`FunnelAnalysis.stage_names`).
+StageRef = str | int
+
+# The conversion table is part of the notebook display only while it costs at most this many
+# column solves (stages in loops of a large strongly connected component).
+_DISPLAY_REACH_BUDGET = 2_000
 
 
 @dataclass(frozen=True)
@@ -58,70 +69,66 @@ class FunnelAnalysis:
     """Everything the Markov analysis knows about a funnel, for a lead entering it.
 
     Summary numbers are attributes; tables are methods returning :class:`TableResult`
-    objects (``.to_pandas()``, notebook display).
+    objects (``.to_pandas()``, notebook display). Stages can be named or given by integer code.
 
     >>> import funnelkit as fk
     >>> a = fk.examples.nurturing_funnel().analyze()
     >>> round(a.success_probability, 6)
     0.03
+    >>> a.reach(["warm_lead"]).to_pandas()["reached"].round(3).to_dict()
+    {'warm_lead': 0.2}
     """
 
-    __slots__ = ("_absorbing", "_edges", "_kinds", "_names", "_raw", "_time_unit", "_title", "_values")
+    __slots__ = ("_absorbing", "_engine", "_kinds", "_names", "_position", "_progress", "_time_unit", "_title")
 
-    def __init__(
-        self,
-        chain: _core.Chain,
-        raw: dict[str, Any],
-        edges: Sequence[tuple[str, str, float]],
-        time_unit: str,
-        title: str,
-    ) -> None:
+    def __init__(self, engine: _core.Analysis, chain: _core.Chain, time_unit: str, title: str, progress: bool) -> None:
+        self._engine = engine
         self._names: list[str] = list(chain.names)
         self._kinds: list[str] = list(chain.kinds)
-        self._values = np.asarray(chain.values, dtype=float)
         self._absorbing: list[int] = list(chain.absorbing_states)
-        self._raw = raw
-        self._edges = list(edges)
+        self._position: dict[str, int] | None = None
         self._time_unit = time_unit
         self._title = title
+        self._progress = progress
 
     # -- summary numbers (from the entry) --------------------------------------------------
     @property
     def success_probability(self) -> float:
         """Probability that a new lead ends in a success stage (overall conversion)."""
-        return float(self._raw["success"])
+        return self._engine.scalar("success")
 
     @property
     def expected_value(self) -> float:
         """Expected (discounted) value per entering lead, e.g. revenue per visitor."""
-        return float(self._raw["value_per_entrant"])
+        return self._engine.scalar("value_per_entrant")
 
     @property
     def expected_steps(self) -> float:
         """Expected number of transitions until the journey ends."""
-        return float(self._raw["steps"])
+        return self._engine.scalar("steps")
 
     @property
     def steps_sd(self) -> float:
-        return float(self._raw["steps_sd"])
+        return self._engine.scalar("steps_sd")
 
     @property
     def expected_time(self) -> float:
         """Expected time until the journey ends (success or not), in the funnel's time unit."""
-        return float(self._raw["time"])
+        return self._engine.scalar("time")
 
     @property
     def time_sd(self) -> float:
-        return float(self._raw["time_sd"])
+        return self._engine.scalar("time_sd")
 
     @property
     def time_to_success(self) -> float:
         """Expected time to convert, among the leads that convert (NaN if none can)."""
-        return float(self._raw["time_to_success_mean"])
+        return self._engine.scalar("time_to_success")
 
     @property
     def stage_names(self) -> list[str]:
-        """Stages in analysis order: the funnel's stages, then the virtual drop stage if any."""
+        """Stages in analysis order: the funnel's stages, then the virtual drop stage if any.
+        A stage's position in this list is its integer code."""
         return list(self._names)
 
     @property
@@ -130,8 +137,8 @@ class FunnelAnalysis:
 
     def outcome_probabilities(self) -> dict[str, float]:
         """Probability of ending in each absorbing stage, for a new lead."""
-        reach = self._raw["reach"]
-        return {self._names[a]: float(reach[a]) for a in self._absorbing}
+        ends = self._engine.vector("expected_visits")
+        return {self._names[a]: float(ends[a]) for a in self._absorbing}
 
     def summary(self) -> TableResult:
         rows = {
@@ -151,21 +158,24 @@ class FunnelAnalysis:
     # -- tables -------------------------------------------------------------------------
     def stages(self) -> TableResult:
         """Per stage: for a lead entering the funnel (``reached``, ``expected_visits``,
-        ``dropped``) and for a lead currently in the stage (the rest)."""
-        r = self._raw
+        ``dropped``) and for a lead currently in the stage (the rest).
+
+        This asks for everything, the reach of every stage included: on a funnel whose loops
+        form one large component that costs one solve per stage (see :meth:`reach`)."""
+        vector = self._engine.vector
         frame = pd.DataFrame(
             {
                 "kind": self._kinds,
-                "reached": r["reach"],
-                "expected_visits": r["expected_visits"],
-                "dropped": r["dropped"],
-                "success_probability": r["success_probability"],
-                "expected_value": r["value"],
-                "expected_steps": r["expected_steps"],
-                "steps_sd": np.sqrt(r["steps_variance"]),
-                "expected_time": r["expected_time"],
-                "time_sd": np.sqrt(r["time_variance"]),
-                "time_to_success": r["time_to_success"],
+                "reached": self._reach_codes(np.arange(len(self._names))),
+                "expected_visits": vector("expected_visits"),
+                "dropped": vector("dropped"),
+                "success_probability": vector("success_probability"),
+                "expected_value": vector("value"),
+                "expected_steps": vector("expected_steps"),
+                "steps_sd": np.sqrt(vector("steps_variance")),
+                "expected_time": vector("expected_time"),
+                "time_sd": np.sqrt(vector("time_variance")),
+                "time_to_success": vector("time_to_success"),
             },
             index=pd.Index(self._names, name="stage"),
         )
@@ -178,13 +188,27 @@ class FunnelAnalysis:
     def absorption(self) -> TableResult:
         """P(ending in each absorbing stage | currently in each stage)."""
         frame = pd.DataFrame(
-            self._raw["absorption"],
+            self._engine.absorption(),
             index=pd.Index(self._names, name="stage"),
             columns=[self._names[a] for a in self._absorbing],
         )
         return TableResult(f"Absorption probabilities of {self._title}", frame)
 
-    def conversion(self, visitors: float | None = None, path: Sequence[str] | None = None) -> ConversionReport:
+    def reach(self, stages: Iterable[StageRef] | None = None) -> TableResult:
+        """Probability that a new lead ever reaches each stage (default: every stage).
+
+        Absorbing stages and stages on no loop are cheap; a stage inside a loop costs one
+        linear solve of its strongly connected component, so name the stages you need on a
+        funnel whose loops span thousands of stages. Long runs show a progress bar and stop on
+        Ctrl-C.
+        """
+        codes = self._codes(stages)
+        frame = pd.DataFrame(
+            {"reached": self._reach_codes(codes)}, index=pd.Index([self._names[c] for c in codes], name="stage")
+        )
+        return TableResult(f"Reach in {self._title}", frame)
+
+    def conversion(self, visitors: float | None = None, path: Sequence[StageRef] | None = None) -> ConversionReport:
         """The step-by-step conversion table.
 
         Parameters
@@ -193,11 +217,13 @@ class FunnelAnalysis:
             Number of entering leads; adds ``reached_count`` and ``dropped_count``.
         path:
             Stages to list, in order (default: every stage that is not a failure stage, in the
-            funnel's order).
+            funnel's order). Only these stages' reach is computed.
         """
-        rows = self._rows(path)
-        reach = self._raw["reach"][rows]
-        dropped = self._raw["dropped"][rows]
+        if path is not None and len(path) == 0:
+            raise ValueError("path must name at least one stage")
+        rows = self._codes(path) if path is not None else self._not_failure()
+        reach = self._reach_codes(rows)
+        dropped = self._engine.vector("dropped")[rows]
         with np.errstate(divide="ignore", invalid="ignore"):
             from_previous = np.concatenate([[np.nan], reach[1:] / reach[:-1]])
             from_start = reach / reach[0]
@@ -213,70 +239,105 @@ class FunnelAnalysis:
             index=pd.Index([self._names[i] for i in rows], name="stage"),
         )
         if visitors is not None:
+            if isinstance(visitors, bool) or not isinstance(visitors, (int, float, np.number)):
+                raise TypeError(f"visitors must be a number, got {type(visitors).__name__}")
             if not (math.isfinite(visitors) and visitors >= 0):
                 raise ValueError(f"visitors must be a finite number >= 0, got {visitors}")
             frame["reached_count"] = reach * visitors
             frame["dropped_count"] = dropped * visitors
         return ConversionReport(f"Conversion through {self._title}", frame)
 
-    def removal_effects(self) -> TableResult:
+    def removal_effects(self, stages: Iterable[StageRef] | None = None) -> TableResult:
         """What is lost if a stage is removed (every lead about to enter it is lost instead),
         as in Markov multi-channel attribution; sorted by ``removal_effect``.
 
-        ``removal_effect`` is the share of conversions lost, ``attribution_share`` the removal
-        effects normalised to sum to 1, ``value_lost`` the expected value lost per entrant.
+        ``stages`` limits the table to the transient stages named (one solve each for stages
+        in loops); by default every transient stage is included. ``removal_effect`` is the
+        share of conversions lost, ``attribution_share`` the removal effects normalised to sum
+        to 1 over the stages listed, ``value_lost`` the expected value lost per entrant.
         """
-        r = self._raw
-        transient = [i for i, kind in enumerate(self._kinds) if kind == "transient"]
-        lost = r["removal_success"][transient]
+        if stages is None:
+            codes = np.array([i for i, kind in enumerate(self._kinds) if kind == "transient"], dtype=np.int64)
+        else:
+            codes = self._codes(stages)
+            for code in codes:
+                if self._kinds[code] != "transient":
+                    error = StructureError(f"stage '{self._names[code]}' is absorbing: only transient stages can be removed")
+                    error.subject = self._names[code]
+                    raise error
+        lost, value_lost = self._with_progress(lambda report: self._engine.removal_effects(codes, report))
+        reached = self._reach_codes(codes)
         success = self.success_probability
         value = self.expected_value
         with np.errstate(divide="ignore", invalid="ignore"):
-            effect = lost / success if success > 0 else np.full(len(transient), np.nan)
+            effect = lost / success if success > 0 else np.full(len(codes), np.nan)
             total = np.nansum(effect)
-            share = effect / total if total > 0 else np.full(len(transient), np.nan)
-            value_lost = r["removal_value"][transient]
-            value_effect = value_lost / value if value != 0 else np.full(len(transient), np.nan)
+            share = effect / total if total > 0 else np.full(len(codes), np.nan)
+            value_effect = value_lost / value if value != 0 else np.full(len(codes), np.nan)
         frame = pd.DataFrame(
             {
-                "reached": r["reach"][transient],
+                "reached": reached,
                 "conversions_lost": lost,
                 "removal_effect": effect,
                 "attribution_share": share,
                 "value_lost": value_lost,
                 "value_effect": value_effect,
             },
-            index=pd.Index([self._names[i] for i in transient], name="stage"),
+            index=pd.Index([self._names[i] for i in codes], name="stage"),
         ).sort_values("removal_effect", ascending=False, kind="stable")
         return TableResult(f"Removal effects in {self._title}", frame)
 
-    def sensitivity(self) -> TableResult:
+    def sensitivity(self, edges: Iterable[tuple[StageRef, StageRef]] | None = None) -> TableResult:
         """Derivatives of conversion, value and time (per entrant) with respect to every edge
-        probability, each edge moved alone with the row remainder (drop) taking up the change.
+        probability (or the ``(source, target)`` edges named), each edge moved alone with the
+        row remainder (drop) taking up the change.
 
         ``success_elasticity`` is ``p / S * dS/dp``: the % change in conversion per % change
-        in the edge.
+        in the edge. The cost is the handful of solves behind conversion, value and time, then
+        O(1) per edge.
         """
-        r = self._raw
-        index = r["edge_index"]
-        sources = [self._edges[i][0] for i in index]
-        targets = [self._edges[i][1] for i in index]
-        probability = np.array([self._edges[i][2] for i in index], dtype=float)
+        raw = self._engine.sensitivities(None)
+        if edges is not None:
+            raw = self._select_edges(raw, list(edges))
+        names = np.asarray(self._names, dtype=object)
+        probability = raw["probability"]
         success = self.success_probability
         with np.errstate(divide="ignore", invalid="ignore"):
-            elasticity = probability * r["d_success"] / success if success > 0 else np.full(len(index), np.nan)
+            elasticity = probability * raw["d_success"] / success if success > 0 else np.full(len(probability), np.nan)
         frame = pd.DataFrame(
             {
-                "source": sources,
-                "target": targets,
+                "source": names[raw["source"]],
+                "target": names[raw["target"]],
                 "probability": probability,
-                "d_success": r["d_success"],
-                "d_value": r["d_value"],
-                "d_time": r["d_time"],
+                "d_success": raw["d_success"],
+                "d_value": raw["d_value"],
+                "d_time": raw["d_time"],
                 "success_elasticity": elasticity,
             }
         )
         return TableResult(f"Edge sensitivities of {self._title}", frame, note=f"d_time in {self._time_unit}")
+
+    def solver_report(self) -> TableResult:
+        """How each strongly connected component with a loop was solved so far: its size, the
+        method (``dense``, ``sparse_lu`` or ``iterative``), the number of solves, the largest
+        relative residual ``||b - A x|| / ||b||`` and, for iterative solves, the most
+        iterations one took. Stages on no loop are solved by one division and not listed."""
+        frame = pd.DataFrame(
+            self._engine.solver_report(),
+            columns=[
+                "first_stage",
+                "size",
+                "nonzeros",
+                "discount",
+                "method",
+                "factor_nonzeros",
+                "solves",
+                "max_iterations",
+                "max_residual",
+                "fell_back",
+            ],
+        )
+        return TableResult(f"Solvers used for {self._title}", frame)
 
     # -- display ---------------------------------------------------------------------------
     def plot(self, ax: Axes | None = None, visitors: float | None = None) -> Axes:
@@ -298,25 +359,88 @@ class FunnelAnalysis:
         )
 
     def _repr_html_(self) -> str:
-        return (
-            f"<div><h4>{html.escape(self._title)}</h4>"
-            + self.summary()._repr_html_()
-            + self.conversion()._repr_html_()
-            + "</div>"
-        )
+        rows = self._not_failure()
+        cost = self._engine.reach_cost(rows)
+        if cost <= _DISPLAY_REACH_BUDGET:
+            conversion = self.conversion()._repr_html_()
+        else:
+            conversion = (
+                f"<p><small>The conversion table needs the reach of {cost:,} stages inside loops "
+                "(one solve each); call <code>.conversion()</code> or <code>.reach([...])</code> "
+                "for it.</small></p>"
+            )
+        return f"<div><h4>{html.escape(self._title)}</h4>" + self.summary()._repr_html_() + conversion + "</div>"
 
     # -- helpers ---------------------------------------------------------------------------
-    def _rows(self, path: Sequence[str] | None) -> list[int]:
-        if path is None:
-            return [i for i, kind in enumerate(self._kinds) if kind != "failure"]
-        if len(path) == 0:
-            raise ValueError("path must name at least one stage")
-        position = {name: i for i, name in enumerate(self._names)}
-        rows = []
-        for name in path:
-            if name not in position:
-                error = UnknownStageError(f"unknown stage '{name}'")
-                error.subject = name
+    def _not_failure(self) -> np.ndarray:
+        return np.array([i for i, kind in enumerate(self._kinds) if kind != "failure"], dtype=np.int64)
+
+    def _reach_codes(self, codes: np.ndarray) -> np.ndarray:
+        return self._with_progress(lambda report: self._engine.reach(codes, report))
+
+    def _with_progress(self, run: Callable[[Callable[[int, int], None] | None], Any]) -> Any:
+        """Runs engine work with a tqdm bar that appears only if the work lasts (and tqdm is
+        installed); Ctrl-C stops the engine between chunks either way."""
+        if not self._progress:
+            return run(None)
+        bar: Any = None
+
+        def report(done: int, total: int) -> None:
+            nonlocal bar
+            if bar is None:
+                try:
+                    from tqdm.auto import tqdm
+                except ImportError:  # pragma: no cover - tqdm is a dependency
+                    return
+                bar = tqdm(total=total, desc="solves", unit="stage", delay=0.5, leave=False)
+            bar.update(done - bar.n)
+
+        try:
+            return run(report)
+        finally:
+            if bar is not None:
+                bar.close()
+
+    def _codes(self, stages: Iterable[StageRef] | None) -> np.ndarray:
+        if stages is None:
+            return np.arange(len(self._names), dtype=np.int64)
+        if isinstance(stages, (str, int)):
+            stages = [stages]
+        codes = []
+        for stage in stages:
+            if isinstance(stage, (int, np.integer)) and not isinstance(stage, bool):
+                if not 0 <= stage < len(self._names):
+                    raise IndexError(f"stage code {stage} out of range (the analysis has {len(self._names)} stages)")
+                codes.append(int(stage))
+            elif isinstance(stage, str):
+                codes.append(self._code_of(stage))
+            else:
+                raise TypeError(f"a stage is a name or an integer code, got {type(stage).__name__}")
+        return np.asarray(codes, dtype=np.int64)
+
+    def _code_of(self, name: str) -> int:
+        if self._position is None:
+            self._position = {n: i for i, n in enumerate(self._names)}
+        code = self._position.get(name)
+        if code is None:
+            error = UnknownStageError(f"unknown stage '{name}'")
+            error.subject = name
+            raise error
+        return code
+
+    def _select_edges(self, raw: dict[str, np.ndarray], edges: list[tuple[StageRef, StageRef]]) -> dict[str, np.ndarray]:
+        n = len(self._names)
+        keys = raw["source"] * n + raw["target"]
+        order = np.argsort(keys)
+        picked = []
+        for source, target in edges:
+            a, b = self._codes([source, target])
+            at = int(np.searchsorted(keys, a * n + b, sorter=order))
+            if at == len(keys) or keys[order[at]] != a * n + b:
+                label = f"{self._names[a]} -> {self._names[b]}"
+                error = UnknownStageError(f"there is no edge {label}")
+                error.subject = label
                 raise error
-            rows.append(position[name])
-        return rows
+            picked.append(order[at])
+        index = np.asarray(picked, dtype=np.int64)
+        return {key: values[index] for key, values in raw.items()}

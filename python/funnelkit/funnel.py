@@ -235,11 +235,38 @@ class Funnel:
         return stage in self.stage_names
 
     # -- analytics ---------------------------------------------------------------------------
-    def analyze(self) -> FunnelAnalysis:
-        """Validate the funnel and compute its exact analytics (see :class:`FunnelAnalysis`)."""
+    def analyze(
+        self,
+        *,
+        threads: int | None = None,
+        tolerance: float = 1e-13,
+        method: str = "auto",
+        max_iterations: int = 1000,
+        progress: bool = True,
+    ) -> FunnelAnalysis:
+        """Validate the funnel and return its analysis (see :class:`FunnelAnalysis`).
+
+        Nothing is solved yet: each number or table is computed when first asked for. The
+        transient stages are solved one strongly connected component at a time, each with the
+        solver its shape calls for (``method="auto"``): a division for stages on no loop, dense
+        LU for small components, sparse LU where the factor stays sparse, and preconditioned
+        BiCGSTAB (stopping at a relative residual of ``tolerance``) for large loop components
+        whose factor would fill in. ``method`` forces ``"dense"``, ``"sparse_lu"`` or
+        ``"iterative"`` on every loop component. ``threads`` (default: every core) runs
+        independent solves in parallel; results do not depend on it. ``progress`` shows a tqdm
+        bar for long per-stage work.
+        """
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+            raise ValueError(f"threads must be a positive integer, got {threads!r}")
+        if not (isinstance(tolerance, (int, float)) and 0 < tolerance < 1):
+            raise ValueError(f"tolerance must be a number in (0, 1), got {tolerance!r}")
+        if method not in ("auto", "dense", "sparse_lu", "iterative"):
+            raise ValueError(f"method must be 'auto', 'dense', 'sparse_lu' or 'iterative', got {method!r}")
+        if isinstance(max_iterations, bool) or not isinstance(max_iterations, int) or max_iterations < 1:
+            raise ValueError(f"max_iterations must be a positive integer, got {max_iterations!r}")
         chain = self._compiled()
-        raw = _core.analyze(chain)
-        return FunnelAnalysis(chain, raw, self._core.edge_list(), self.time_unit, repr(self.name))
+        engine = _core.Analysis(chain, threads or 0, float(tolerance), max_iterations, method)
+        return FunnelAnalysis(engine, chain, self.time_unit, repr(self.name), progress)
 
     def most_likely_path(self, target: str | None = None) -> Path:
         """The most probable sequence of stages from the entry to ``target`` (default: to any

@@ -27,7 +27,7 @@ struct Everything {
 Everything analyze(const Chain& chain, SolverOptions options = {}) {
   Analysis a(std::make_shared<Chain>(chain), options);
   Everything out{};
-  const auto& summary = a.summary();
+  const auto summary = a.summary();
   out.success = summary.success;
   out.value_per_entrant = summary.value_per_entrant;
   out.steps = summary.steps;

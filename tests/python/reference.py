@@ -158,3 +158,34 @@ class ParamlessDistribution(fk.Distribution):
 
     def quantile(self, p: float) -> float:
         return 1.0
+
+
+def shaped_funnel(rng: np.random.Generator, n: int, shape: str, discount: float = 1.0) -> fk.Funnel:
+    """Page-level shapes whose loops span the whole funnel, as clickstream funnels have.
+
+    ``expander``: each page links to 3 random pages anywhere. ``hub``: each page links to one of
+    a few hub pages (power-law popularity) and to 2 random pages; hubs link on at random.
+    Every page also converts ("paid") or leaves ("lost"), together at least 8% of its row."""
+    f = fk.Funnel(f"{shape} {n}", discount=discount)
+    for i in range(n):
+        holding = fk.Exponential(mean=float(rng.uniform(0.1, 3.0))) if rng.random() < 0.7 else None
+        f.add_stage(f"p{i}", value=float(rng.choice([0.0, rng.uniform(0, 5)])), holding=holding)
+    f.add_stage("paid", "success", value=50.0)
+    f.add_stage("lost", "failure")
+    hubs = max(2, n // 25)
+    for i in range(n):
+        if shape == "expander":
+            targets = set(rng.integers(0, n, size=3).tolist())
+        else:
+            hub = int(min(rng.zipf(1.6) - 1, hubs - 1))
+            targets = {hub, *rng.integers(0, n, size=2).tolist()}
+        targets.discard(i)
+        exit_share = float(rng.uniform(0.08, 0.3))
+        weights = rng.dirichlet(np.ones(len(targets))) * (1.0 - exit_share) if targets else np.array([])
+        for target, w in zip(sorted(targets), weights, strict=True):
+            delay = fk.Gamma(shape=2.0, scale=float(rng.uniform(0.1, 1.0))) if rng.random() < 0.2 else None
+            f.add_edge(f"p{i}", f"p{target}", float(w), delay=delay)
+        paid = exit_share * float(rng.uniform(0.0, 0.6))
+        f.add_edge(f"p{i}", "paid", paid)
+        f.add_edge(f"p{i}", "lost", exit_share - paid)
+    return f

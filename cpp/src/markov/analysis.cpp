@@ -288,25 +288,48 @@ const VectorXd& Analysis::dropped() {
   return *dropped_;
 }
 
-const Summary& Analysis::summary() {
+double Analysis::success() { return entry_.dot(transient_success()); }
+
+double Analysis::value_per_entrant() {
   const std::lock_guard lock(mutex_);
-  if (!summary_) {
-    Summary s;
-    s.success = entry_.dot(transient_success());
-    const auto& value = transient_value();
-    for (std::size_t t = 0; t < structure_->size(); ++t)
-      s.value_per_entrant += entry_[to_index(t)] * (chain_->value(structure_->state(t)) + value[to_index(t)]);
-    (void)steps_variance();
-    s.steps = entry_.dot(*steps_);
-    s.steps_sd = std::sqrt(std::max(0.0, entry_.dot(*steps_second_) - s.steps * s.steps));
-    (void)time_variance();
-    s.time = entry_.dot(transient_time());
-    s.time_sd = std::sqrt(std::max(0.0, entry_.dot(*time_second_) - s.time * s.time));
-    (void)time_to_success();
-    s.time_to_success = s.success > 0.0 ? entry_.dot(*time_and_success_) / s.success : kNaN;
-    summary_ = s;
-  }
-  return *summary_;
+  const auto& value = transient_value();
+  double total = 0.0;
+  for (std::size_t t = 0; t < structure_->size(); ++t)
+    total += entry_[to_index(t)] * (chain_->value(structure_->state(t)) + value[to_index(t)]);
+  return total;
+}
+
+double Analysis::steps() {
+  const std::lock_guard lock(mutex_);
+  (void)expected_steps();
+  return entry_.dot(*steps_);
+}
+
+double Analysis::steps_sd() {
+  const std::lock_guard lock(mutex_);
+  (void)steps_variance();
+  const double mean = steps();
+  return std::sqrt(std::max(0.0, entry_.dot(*steps_second_) - mean * mean));
+}
+
+double Analysis::time() { return entry_.dot(transient_time()); }
+
+double Analysis::time_sd() {
+  const std::lock_guard lock(mutex_);
+  (void)time_variance();
+  const double mean = time();
+  return std::sqrt(std::max(0.0, entry_.dot(*time_second_) - mean * mean));
+}
+
+double Analysis::time_to_success_mean() {
+  const std::lock_guard lock(mutex_);
+  (void)time_to_success();
+  const double p = success();
+  return p > 0.0 ? entry_.dot(*time_and_success_) / p : kNaN;
+}
+
+Summary Analysis::summary() {
+  return {success(), value_per_entrant(), steps(), steps_sd(), time(), time_sd(), time_to_success_mean()};
 }
 
 // ---- per stage, on request --------------------------------------------------------------------

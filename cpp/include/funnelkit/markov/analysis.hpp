@@ -78,7 +78,15 @@ class Analysis {
   [[nodiscard]] const Eigen::VectorXd& expected_visits();
   /// From the entry: P(the journey fails right after this state).
   [[nodiscard]] const Eigen::VectorXd& dropped();
-  [[nodiscard]] const Summary& summary();
+  /// Numbers for a lead entering the funnel; each asks only for the solves it needs.
+  [[nodiscard]] double success();
+  [[nodiscard]] double value_per_entrant();
+  [[nodiscard]] double steps();
+  [[nodiscard]] double steps_sd();
+  [[nodiscard]] double time();
+  [[nodiscard]] double time_sd();
+  [[nodiscard]] double time_to_success_mean();
+  [[nodiscard]] Summary summary();
 
   /// P(ever visiting each state) from the entry. Absorbing and acyclic stages are cheap; a stage
   /// in a loop costs one solve of its component (see LinearSystem::inverse_diagonal).
@@ -122,7 +130,6 @@ class Analysis {
       transient_discounted_visits_, steps_, steps_second_, time_second_, time_and_success_;
   std::optional<Eigen::VectorXd> success_probability_, expected_steps_, steps_variance_, expected_time_,
       time_variance_, time_to_success_, value_, expected_visits_, dropped_;
-  std::optional<Summary> summary_;
   std::vector<double> diagonal_, discounted_diagonal_;  // NaN until computed
 };
 
