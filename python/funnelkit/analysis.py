@@ -376,7 +376,8 @@ class FunnelAnalysis:
         return np.array([i for i, kind in enumerate(self._kinds) if kind != "failure"], dtype=np.int64)
 
     def _reach_codes(self, codes: np.ndarray) -> np.ndarray:
-        return self._with_progress(lambda report: self._engine.reach(codes, report))
+        reach: np.ndarray = self._with_progress(lambda report: self._engine.reach(codes, report))
+        return reach
 
     def _with_progress(self, run: Callable[[Callable[[int, int], None] | None], Any]) -> Any:
         """Runs engine work with a tqdm bar that appears only if the work lasts (and tqdm is
