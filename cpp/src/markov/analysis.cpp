@@ -19,15 +19,11 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 Index to_index(std::size_t i) { return static_cast<Index>(i); }
 
-// Which states can reach any of `targets` along positive transitions (a backward search).
-// Solves leave round-off (1e-17, of either sign) where a probability is exactly zero by
-// structure; this says where, so such results are reported as exact zeros.
-std::vector<bool> can_reach(const Chain& chain, const std::vector<std::size_t>& targets) {
-  std::vector<std::vector<std::size_t>> predecessors(chain.size());
-  for (const auto i : chain.transient_states())
-    for (const auto& tr : chain.transitions(i))
-      if (tr.probability > 0.0) predecessors[tr.to].push_back(i);
-  std::vector<bool> reached(chain.size(), false);
+// Which states can reach any of `targets` along positive transitions (a backward search over
+// the predecessor lists). Solves leave round-off (1e-17, of either sign) where a probability is
+// exactly zero by structure; this says where, so such results are reported as exact zeros.
+std::vector<bool> can_reach(const Analysis::Predecessors& predecessors, const std::vector<std::size_t>& targets) {
+  std::vector<bool> reached(predecessors.offsets.size() - 1, false);
   std::vector<std::size_t> stack;
   for (const auto target : targets) {
     reached[target] = true;
@@ -36,8 +32,8 @@ std::vector<bool> can_reach(const Chain& chain, const std::vector<std::size_t>& 
   while (!stack.empty()) {
     const auto v = stack.back();
     stack.pop_back();
-    for (const auto u : predecessors[v])
-      if (!reached[u]) {
+    for (auto p = predecessors.offsets[v]; p < predecessors.offsets[v + 1]; ++p)
+      if (const auto u = predecessors.states[p]; !reached[u]) {
         reached[u] = true;
         stack.push_back(u);
       }
@@ -61,6 +57,24 @@ Analysis::Analysis(std::shared_ptr<const Chain> chain, SolverOptions options)
   for (std::size_t t = 0; t < m; ++t) entry_[to_index(t)] = chain_->entry()[structure_->state(t)];
   diagonal_.assign(m, kNaN);
   discounted_diagonal_.assign(m, kNaN);
+}
+
+const Analysis::Predecessors& Analysis::predecessors() {
+  if (!predecessors_) {
+    Predecessors p;  // compressed rows: who moves into each state with positive probability
+    p.offsets.assign(chain_->size() + 1, 0);
+    for (const auto i : chain_->transient_states())
+      for (const auto& tr : chain_->transitions(i))
+        if (tr.probability > 0.0) ++p.offsets[tr.to + 1];
+    for (std::size_t v = 0; v < chain_->size(); ++v) p.offsets[v + 1] += p.offsets[v];
+    p.states.resize(p.offsets.back());
+    auto next = p.offsets;
+    for (const auto i : chain_->transient_states())
+      for (const auto& tr : chain_->transitions(i))
+        if (tr.probability > 0.0) p.states[next[tr.to]++] = i;
+    predecessors_ = std::move(p);
+  }
+  return *predecessors_;
 }
 
 const LinearSystem& Analysis::system() {
@@ -101,7 +115,7 @@ const VectorXd& Analysis::transient_success() {
       for (const auto& tr : chain_->transitions(structure_->state(t)))
         if (chain_->kind(tr.to) == model::StageKind::Success) rhs[to_index(t)] += tr.probability;
     VectorXd b = solve(std::move(rhs));
-    const auto possible = can_reach(*chain_, success_states(*chain_));
+    const auto possible = can_reach(predecessors(), success_states(*chain_));
     for (std::size_t t = 0; t < m; ++t)
       b[to_index(t)] = possible[structure_->state(t)] ? std::clamp(b[to_index(t)], 0.0, 1.0) : 0.0;
     transient_success_ = std::move(b);
@@ -124,7 +138,7 @@ const MatrixXd& Analysis::absorption() {
     MatrixXd out = MatrixXd::Zero(to_index(chain_->size()), to_index(absorbing.size()));
     for (std::size_t a = 0; a < absorbing.size(); ++a) {
       out(to_index(absorbing[a]), to_index(a)) = 1.0;
-      const auto reaches = can_reach(*chain_, {absorbing[a]});
+      const auto reaches = can_reach(predecessors(), {absorbing[a]});
       for (std::size_t t = 0; t < m; ++t)
         out(to_index(structure_->state(t)), to_index(a)) =
             reaches[structure_->state(t)] ? std::clamp(b(to_index(t), to_index(a)), 0.0, 1.0) : 0.0;

@@ -24,61 +24,75 @@ std::size_t to_size(Index i) { return static_cast<std::size_t>(i); }
 }
 
 // ---------------------------------------------------------------------------------------------
-class DenseSolver final : public ComponentSolver {
+// LU without pivoting, blocked so that the trailing updates are matrix products (Eigen's GEMM).
+// A is a nonsingular, weakly row-diagonally dominant M-matrix: every pivot is positive and
+// elimination growth is bounded by 2, so no pivoting is needed.
+class DenseLu {
  public:
-  DenseSolver(RowMatrix a, ComponentReport report) : ComponentSolver(std::move(a), report), k_(to_size(a_.rows())) {
-    lu_.assign(k_ * k_, 0.0);
-    for (Index i = 0; i < a_.outerSize(); ++i)
-      for (RowMatrix::InnerIterator it(a_, i); it; ++it) lu_[to_size(i) * k_ + to_size(it.col())] = it.value();
-    for (std::size_t p = 0; p < k_; ++p) {
-      const double pivot = lu_[p * k_ + p];
-      if (!(pivot > 0.0)) singular();
-      const double* row_p = &lu_[p * k_];
-      for (std::size_t i = p + 1; i < k_; ++i) {
-        double* row_i = &lu_[i * k_];
-        if (row_i[p] == 0.0) continue;
-        const double l = row_i[p] / pivot;
-        row_i[p] = l;
-        for (std::size_t j = p + 1; j < k_; ++j) row_i[j] -= l * row_p[j];
+  explicit DenseLu(const RowMatrix& a) : lu_(Eigen::MatrixXd(a)) {
+    const Index k = lu_.rows();
+    constexpr Index block = 64;
+    for (Index p = 0; p < k; p += block) {
+      const Index b = std::min(block, k - p);
+      const Index rest = k - p - b;
+      for (Index j = p; j < p + b; ++j) {  // the panel, column by column
+        if (!(lu_(j, j) > 0.0)) singular();
+        const Index below = k - j - 1;
+        if (below == 0) continue;
+        lu_.col(j).tail(below) /= lu_(j, j);
+        if (const Index right = p + b - j - 1; right > 0)
+          lu_.block(j + 1, j + 1, below, right).noalias() -= lu_.col(j).tail(below) * lu_.row(j).segment(j + 1, right);
+      }
+      if (rest > 0) {  // (empty blocks are never formed: Eigen's triangular solves trip UBSan on them)
+        auto upper = lu_.block(p, p + b, b, rest);
+        lu_.block(p, p, b, b).triangularView<Eigen::UnitLower>().solveInPlace(upper);
+        lu_.block(p + b, p + b, rest, rest).noalias() -= lu_.block(p + b, p, rest, b) * lu_.block(p, p + b, b, rest);
       }
     }
-    set_factor_nonzeros(k_ * k_);
+  }
+
+  void solve(Eigen::Ref<VectorXd> x, bool transposed) const {
+    if (transposed) {  // A^T = U^T L^T
+      lu_.triangularView<Eigen::Upper>().transpose().solveInPlace(x);
+      lu_.triangularView<Eigen::UnitLower>().transpose().solveInPlace(x);
+    } else {
+      lu_.triangularView<Eigen::UnitLower>().solveInPlace(x);
+      lu_.triangularView<Eigen::Upper>().solveInPlace(x);
+    }
+  }
+
+  /// A^-1 by triangular solves on the identity (blocked, about 2 k^3 flops).
+  [[nodiscard]] Eigen::MatrixXd inverse() const {
+    Eigen::MatrixXd x = Eigen::MatrixXd::Identity(lu_.rows(), lu_.cols());
+    lu_.triangularView<Eigen::UnitLower>().solveInPlace(x);
+    lu_.triangularView<Eigen::Upper>().solveInPlace(x);
+    return x;
+  }
+
+  [[nodiscard]] std::size_t size() const { return to_size(lu_.rows()); }
+
+ private:
+  Eigen::MatrixXd lu_;
+};
+
+class DenseSolver final : public ComponentSolver {
+ public:
+  DenseSolver(RowMatrix a, ComponentReport report) : ComponentSolver(std::move(a), report), lu_(a_) {
+    set_factor_nonzeros(lu_.size() * lu_.size());
   }
 
   void solve(Eigen::Ref<VectorXd> x, bool transposed) const override {
     const VectorXd b = x;
-    transposed ? solve_transposed_in_place(x) : solve_in_place(x);
+    lu_.solve(x, transposed);
     record(relative_residual(b, x, transposed));
   }
 
+  [[nodiscard]] double column_cost() const override {
+    return 2.0 * static_cast<double>(lu_.size()) * static_cast<double>(lu_.size());
+  }
+
  private:
-  void solve_in_place(Eigen::Ref<VectorXd> x) const {  // L U x = b
-    for (std::size_t i = 0; i < k_; ++i) {
-      double sum = x[to_index(i)];
-      for (std::size_t j = 0; j < i; ++j) sum -= lu_[i * k_ + j] * x[to_index(j)];
-      x[to_index(i)] = sum;
-    }
-    for (std::size_t i = k_; i-- > 0;) {
-      double sum = x[to_index(i)];
-      for (std::size_t j = i + 1; j < k_; ++j) sum -= lu_[i * k_ + j] * x[to_index(j)];
-      x[to_index(i)] = sum / lu_[i * k_ + i];
-    }
-  }
-
-  void solve_transposed_in_place(Eigen::Ref<VectorXd> x) const {  // U^T L^T x = b
-    for (std::size_t i = 0; i < k_; ++i) {
-      const double value = x[to_index(i)] / lu_[i * k_ + i];
-      x[to_index(i)] = value;
-      for (std::size_t j = i + 1; j < k_; ++j) x[to_index(j)] -= lu_[i * k_ + j] * value;
-    }
-    for (std::size_t i = k_; i-- > 0;) {
-      const double value = x[to_index(i)];
-      for (std::size_t j = 0; j < i; ++j) x[to_index(j)] -= lu_[i * k_ + j] * value;
-    }
-  }
-
-  std::size_t k_;
-  std::vector<double> lu_;  // row-major; unit L below the diagonal, U on and above it
+  DenseLu lu_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -102,9 +116,12 @@ class SparseLuSolver final : public ComponentSolver {
     record(relative_residual(b, x, transposed));
   }
 
+  [[nodiscard]] double column_cost() const override { return 4.0 * static_cast<double>(report().factor_nonzeros); }
+
+ protected:
   // Unit right-hand sides solved together: one multi-column solve amortises the traversal of
   // the supernodal factor.
-  void inverse_diagonal(std::span<const std::size_t> positions, std::span<double> out) const override {
+  void column_diagonal(std::span<const std::size_t> positions, std::span<double> out) const override {
     const auto k = a_.rows();
     Eigen::MatrixXd units = Eigen::MatrixXd::Zero(k, to_index(positions.size()));
     for (std::size_t c = 0; c < positions.size(); ++c) units(to_index(positions[c]), to_index(c)) = 1.0;
@@ -203,6 +220,15 @@ class IterativeSolver final : public ComponentSolver {
         fallback_limit_(options.direct_fallback_limit),
         name_(std::move(name)) {
     set_factor_nonzeros(ilu_.nonzeros());
+  }
+
+  // A unit right-hand side takes some 30 to 60 iterations to reach 1e-13 on page-level funnels
+  // (measured); a fixed guess keeps the choice independent of what was solved before.
+  [[nodiscard]] double column_cost() const override {
+    constexpr double iterations = 40.0;
+    const double per_iteration = 4.0 * static_cast<double>(a_.nonZeros() + static_cast<Index>(ilu_.nonzeros())) +
+                                 14.0 * static_cast<double>(a_.rows());
+    return iterations * per_iteration;
   }
 
   void solve(Eigen::Ref<VectorXd> x, bool transposed) const override {
@@ -304,7 +330,32 @@ ComponentSolver::ComponentSolver(RowMatrix a, ComponentReport report) : a_(std::
   a_.makeCompressed();
 }
 
-void ComponentSolver::inverse_diagonal(std::span<const std::size_t> positions, std::span<double> out) const {
+bool ComponentSolver::prefers_dense_inverse(std::size_t requested) const {
+  // Many columns of a moderate component: one dense inverse beats the column solves, since
+  // its matrix products run near peak speed while column solves are bound by memory.
+  const auto k = static_cast<double>(a_.rows());
+  return a_.rows() <= static_cast<Index>(kDenseInverseLimit) &&
+         kDenseFlopsPerColumnFlop * k * k * k < static_cast<double>(requested) * column_cost();
+}
+
+void ComponentSolver::inverse_diagonal(std::span<const std::size_t> positions, std::span<double> out,
+                                       bool dense) const {
+  if (!dense) {
+    column_diagonal(positions, out);
+    return;
+  }
+  std::call_once(dense_once_, [&] {
+    const Eigen::MatrixXd inverse = DenseLu(a_).inverse();
+    dense_diagonal_ = inverse.diagonal();
+    double worst = 0.0;
+    for (Index j = 0; j < inverse.cols(); ++j)
+      worst = std::max(worst, relative_residual(VectorXd::Unit(a_.rows(), j), inverse.col(j), false));
+    record(worst);
+  });
+  for (std::size_t c = 0; c < positions.size(); ++c) out[c] = dense_diagonal_[to_index(positions[c])];
+}
+
+void ComponentSolver::column_diagonal(std::span<const std::size_t> positions, std::span<double> out) const {
   VectorXd unit(a_.rows());
   for (std::size_t c = 0; c < positions.size(); ++c) {
     unit.setZero();
@@ -359,12 +410,19 @@ std::unique_ptr<ComponentSolver> make_iterative_solver(RowMatrix a, ComponentRep
 }
 
 std::size_t bounded_fill(const RowMatrix& a, std::size_t budget) {
+  // The symmetrised pattern, keeping for each row the neighbours numbered below it (CSR).
   const auto n = to_size(a.rows());
-  std::vector<std::vector<std::size_t>> lower(n);  // symmetrised pattern, neighbours below each row
+  std::vector<std::size_t> offsets(n + 1, 0);
+  for (Index i = 0; i < a.outerSize(); ++i)
+    for (RowMatrix::InnerIterator it(a, i); it; ++it)
+      if (to_size(it.col()) != to_size(i)) ++offsets[std::max(to_size(i), to_size(it.col())) + 1];
+  for (std::size_t k = 0; k < n; ++k) offsets[k + 1] += offsets[k];
+  std::vector<std::size_t> lower(offsets.back());
+  auto next = offsets;
   for (Index i = 0; i < a.outerSize(); ++i)
     for (RowMatrix::InnerIterator it(a, i); it; ++it) {
       const auto r = to_size(i), c = to_size(it.col());
-      if (r != c) lower[std::max(r, c)].push_back(std::min(r, c));
+      if (r != c) lower[next[std::max(r, c)]++] = std::min(r, c);
     }
   // Row k of the factor is the union of the elimination-tree paths from its neighbours below
   // k up to k; each step of the walk is one nonzero, so the walk stops once over budget.
@@ -373,8 +431,8 @@ std::size_t bounded_fill(const RowMatrix& a, std::size_t budget) {
   std::size_t count = n;
   for (std::size_t k = 0; k < n; ++k) {
     mark[k] = k;
-    for (auto i : lower[k]) {
-      for (; mark[i] != k; i = parent[i]) {
+    for (auto p = offsets[k]; p < offsets[k + 1]; ++p) {
+      for (auto i = lower[p]; mark[i] != k; i = parent[i]) {
         if (parent[i] == none) parent[i] = k;
         mark[i] = k;
         ++count;

@@ -28,8 +28,14 @@ class ComponentSolver {
 
   /// Solves A x = b (or A^T x = b) in place: x holds b on entry.
   virtual void solve(Eigen::Ref<Eigen::VectorXd> x, bool transposed) const = 0;
-  /// (A^-1)_jj for local positions j; by default one unit solve per position.
-  virtual void inverse_diagonal(std::span<const std::size_t> positions, std::span<double> out) const;
+  /// Whether `requested` diagonal entries cost less through one dense inverse than through
+  /// column solves. Decided once per request, before the work is split over threads, so the
+  /// method (and so every bit of the result) does not depend on the thread count.
+  [[nodiscard]] bool prefers_dense_inverse(std::size_t requested) const;
+  /// (A^-1)_jj for local positions j: from one dense inverse (computed once) or column_diagonal.
+  void inverse_diagonal(std::span<const std::size_t> positions, std::span<double> out, bool dense) const;
+  /// Estimated flops of one column solve.
+  [[nodiscard]] virtual double column_cost() const = 0;
 
   [[nodiscard]] ComponentReport report() const;
   [[nodiscard]] const RowMatrix& matrix() const noexcept { return a_; }
@@ -40,16 +46,25 @@ class ComponentSolver {
                                          bool transposed) const;
   void record(double residual, std::size_t iterations = 0, bool fell_back = false) const;
   void set_factor_nonzeros(std::size_t count);
+  /// One unit solve per position (solvers that can batch them override this).
+  virtual void column_diagonal(std::span<const std::size_t> positions, std::span<double> out) const;
 
   RowMatrix a_;
 
  private:
+  // A dense inverse costs about 2.67 k^3 flops on one core at matrix-product speed, some 2.5
+  // times the flop rate of column solves spread over two cores (measured); it is worth its
+  // k^2 memory up to this size.
+  static constexpr double kDenseFlopsPerColumnFlop = 2.67 / 2.5;
+  static constexpr std::size_t kDenseInverseLimit = 4'000;
+
+  mutable std::once_flag dense_once_;
+  mutable Eigen::VectorXd dense_diagonal_;
   mutable std::mutex mutex_;
   mutable ComponentReport report_;
 };
 
-/// Dense LU without pivoting: A is a nonsingular, weakly row-diagonally dominant M-matrix, so
-/// every pivot is positive and elimination growth is bounded by 2.
+/// Dense LU without pivoting (blocked).
 [[nodiscard]] std::unique_ptr<ComponentSolver> make_dense_solver(RowMatrix a, ComponentReport report);
 /// Eigen SparseLU with a COLAMD ordering.
 [[nodiscard]] std::unique_ptr<ComponentSolver> make_sparse_lu_solver(RowMatrix a, ComponentReport report);

@@ -25,7 +25,7 @@ constexpr std::size_t kDenseDenseLimit = 800;
 // less per solve than a Krylov solve (tens of iterations, each a few products with the block).
 constexpr std::size_t kFillBudgetFactor = 24;
 // Column solves below this much work (states x columns) are not worth starting threads for.
-constexpr std::size_t kParallelWork = 200'000;
+constexpr std::size_t kParallelWork = 20'000;
 constexpr std::size_t kDiagonalBatch = 32;
 
 SolveMethod choose(const RowMatrix& a, const SolverOptions& options) {
@@ -220,6 +220,9 @@ std::vector<double> LinearSystem::inverse_diagonal(std::span<const std::size_t> 
     }
     for (const auto t : group) local[t] = kNoState;
   }
+  std::vector<bool> dense(requested.size(), false);
+  for (std::size_t c = 0; c < requested.size(); ++c)
+    if (!requested[c].empty()) dense[c] = solvers_[c]->prefers_dense_inverse(requested[c].size());
   const auto total = done_after.back();
   Progress by_columns;
   if (progress) by_columns = [&](std::size_t done, std::size_t) { return progress(done_after[done], total); };
@@ -229,7 +232,7 @@ std::vector<double> LinearSystem::inverse_diagonal(std::span<const std::size_t> 
       [&](std::size_t b) {
         const auto& batch = batches[b];
         std::vector<double> values(batch.positions.size());
-        solvers_[batch.component]->inverse_diagonal(batch.positions, values);
+        solvers_[batch.component]->inverse_diagonal(batch.positions, values, dense[batch.component]);
         for (std::size_t i = 0; i < values.size(); ++i) out[batch.slots[i]] = values[i];
       },
       by_columns);

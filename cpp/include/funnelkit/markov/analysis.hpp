@@ -103,7 +103,14 @@ class Analysis {
   /// I - gamma Q; empty until something was solved.
   [[nodiscard]] std::vector<ComponentReport> solver_reports() const;
 
+  /// Compressed lists of the states moving into each state with positive probability.
+  struct Predecessors {
+    std::vector<std::size_t> offsets;
+    std::vector<std::size_t> states;
+  };
+
  private:
+  const Predecessors& predecessors();
   const LinearSystem& system();             // I - Q
   const LinearSystem& discounted_system();  // I - gamma Q (the same object when gamma == 1)
   Eigen::VectorXd solve(Eigen::VectorXd b, bool transposed = false);
@@ -131,6 +138,7 @@ class Analysis {
   std::optional<Eigen::VectorXd> success_probability_, expected_steps_, steps_variance_, expected_time_,
       time_variance_, time_to_success_, value_, expected_visits_, dropped_;
   std::vector<double> diagonal_, discounted_diagonal_;  // NaN until computed
+  std::optional<Predecessors> predecessors_;
 };
 
 /// diag((I - discount * Q)^-1) over the transient states, Q the chain's transient block: the
