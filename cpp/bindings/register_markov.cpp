@@ -248,7 +248,15 @@ void register_markov(py::module_& m) {
   m.def(
       "most_likely_path",
       [](const Chain& chain, const py::object& target) {
-        const auto state = target.is_none() ? markov::kNoState : chain.state_index(target.cast<std::string>());
+        auto state = markov::kNoState;
+        if (py::isinstance<py::int_>(target) && !py::isinstance<py::bool_>(target)) {
+          const auto code = target.cast<std::int64_t>();
+          if (code < 0 || static_cast<std::size_t>(code) >= chain.size())
+            throw py::index_error("stage code " + std::to_string(code) + " out of range");
+          state = static_cast<std::size_t>(code);
+        } else if (!target.is_none()) {
+          state = chain.state_index(target.cast<std::string>());
+        }
         markov::Path path;
         {
           py::gil_scoped_release release;

@@ -32,6 +32,7 @@ from funnelkit.distributions import (
     lognormal_from_median,
 )
 from funnelkit.errors import (
+    ConvergenceError,
     DistributionError,
     DuplicateEdgeError,
     DuplicateStageError,
@@ -54,6 +55,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ConversionReport",
+    "ConvergenceError",
     "Distribution",
     "DistributionError",
     "DuplicateEdgeError",

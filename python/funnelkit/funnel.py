@@ -268,9 +268,10 @@ class Funnel:
         engine = _core.Analysis(chain, threads or 0, float(tolerance), max_iterations, method)
         return FunnelAnalysis(engine, chain, self.time_unit, repr(self.name), progress)
 
-    def most_likely_path(self, target: str | None = None) -> Path:
-        """The most probable sequence of stages from the entry to ``target`` (default: to any
-        success stage). Probability 0 and no stages if the target cannot be reached."""
+    def most_likely_path(self, target: str | int | None = None) -> Path:
+        """The most probable sequence of stages from the entry to ``target`` (a name or an
+        integer stage code; default: to any success stage). Probability 0 and no stages if the
+        target cannot be reached."""
         names, probability = _core.most_likely_path(self._compiled(), target)
         return Path(tuple(names), float(probability))
 

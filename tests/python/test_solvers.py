@@ -104,6 +104,8 @@ def test_integer_codes_work_wherever_names_do() -> None:
     by_name = analysis.conversion(path=names[:3]).to_pandas()
     assert by_code.equals(by_name)
     assert analysis.reach([1]).to_pandas().index.tolist() == [names[1]]
+    funnel = fk.examples.shop_funnel()
+    assert funnel.most_likely_path(names.index("paid")) == funnel.most_likely_path("paid")
     with pytest.raises(IndexError):
         analysis.reach([len(names)])
     with pytest.raises(TypeError):
