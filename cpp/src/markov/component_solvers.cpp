@@ -1,12 +1,14 @@
 #include "component_solvers.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <string>
 
 #include <Eigen/SparseLU>
 
 #include "funnelkit/core/errors.hpp"
+#include "krylov.hpp"
 
 namespace funnelkit::markov::detail {
 namespace {
@@ -139,84 +141,13 @@ class SparseLuSolver final : public ComponentSolver {
 };
 
 // ---------------------------------------------------------------------------------------------
-// ILU(0): L and U with the sparsity of A (L unit lower, U upper). For an M-matrix it exists
-// and its pivots are positive (Meijerink and van der Vorst), and one factor serves A and A^T.
-class IncompleteLu {
- public:
-  explicit IncompleteLu(const RowMatrix& a) : lu_(a) {
-    lu_.makeCompressed();
-    const auto n = to_size(lu_.rows());
-    const int* outer = lu_.outerIndexPtr();
-    const int* inner = lu_.innerIndexPtr();
-    double* values = lu_.valuePtr();
-    diagonal_.assign(n, 0);
-    std::vector<int> where(n, -1);  // position in row i of each column, -1 if absent
-    for (std::size_t i = 0; i < n; ++i) {
-      const auto begin = static_cast<std::size_t>(outer[i]);
-      const auto end = static_cast<std::size_t>(outer[i + 1]);
-      for (auto p = begin; p < end; ++p) where[static_cast<std::size_t>(inner[p])] = static_cast<int>(p);
-      for (auto p = begin; p < end; ++p) {
-        const auto k = static_cast<std::size_t>(inner[p]);
-        if (k >= i) break;
-        values[p] /= values[diagonal_[k]];
-        const double l = values[p];
-        for (auto q = diagonal_[k] + 1; q < static_cast<std::size_t>(outer[k + 1]); ++q)
-          if (const int at = where[static_cast<std::size_t>(inner[q])]; at >= 0)
-            values[static_cast<std::size_t>(at)] -= l * values[q];
-      }
-      const int at = where[i];
-      if (at < 0 || !(values[static_cast<std::size_t>(at)] > 0.0)) singular();
-      diagonal_[i] = static_cast<std::size_t>(at);
-      for (auto p = begin; p < end; ++p) where[static_cast<std::size_t>(inner[p])] = -1;
-    }
-  }
-
-  [[nodiscard]] std::size_t nonzeros() const { return to_size(lu_.nonZeros()); }
-
-  // x = (L U)^-1 x, or (L U)^-T x
-  void apply(VectorXd& x, bool transposed) const {
-    const auto n = to_size(lu_.rows());
-    const int* outer = lu_.outerIndexPtr();
-    const int* inner = lu_.innerIndexPtr();
-    const double* values = lu_.valuePtr();
-    auto col = [&](std::size_t p) { return static_cast<Index>(inner[p]); };
-    if (!transposed) {
-      for (std::size_t i = 0; i < n; ++i) {  // L y = x
-        double sum = x[to_index(i)];
-        for (auto p = static_cast<std::size_t>(outer[i]); p < diagonal_[i]; ++p) sum -= values[p] * x[col(p)];
-        x[to_index(i)] = sum;
-      }
-      for (std::size_t i = n; i-- > 0;) {  // U x = y
-        double sum = x[to_index(i)];
-        for (auto p = diagonal_[i] + 1; p < static_cast<std::size_t>(outer[i + 1]); ++p) sum -= values[p] * x[col(p)];
-        x[to_index(i)] = sum / values[diagonal_[i]];
-      }
-    } else {
-      for (std::size_t i = 0; i < n; ++i) {  // U^T y = x, column-oriented on the rows of U
-        const double value = x[to_index(i)] / values[diagonal_[i]];
-        x[to_index(i)] = value;
-        for (auto p = diagonal_[i] + 1; p < static_cast<std::size_t>(outer[i + 1]); ++p) x[col(p)] -= values[p] * value;
-      }
-      for (std::size_t i = n; i-- > 0;) {  // L^T x = y
-        const double value = x[to_index(i)];
-        for (auto p = static_cast<std::size_t>(outer[i]); p < diagonal_[i]; ++p) x[col(p)] -= values[p] * value;
-      }
-    }
-  }
-
- private:
-  RowMatrix lu_;
-  std::vector<std::size_t> diagonal_;  // position of the diagonal entry of each row
-};
-
 class IterativeSolver final : public ComponentSolver {
  public:
   IterativeSolver(RowMatrix a, ComponentReport report, const SolverOptions& options, std::string name)
       : ComponentSolver(std::move(a), report),
         transpose_(a_.transpose()),
         ilu_(a_),
-        tolerance_(options.tolerance),
-        max_iterations_(options.max_iterations),
+        settings_{options.tolerance, options.max_iterations},
         fallback_limit_(options.direct_fallback_limit),
         name_(std::move(name)) {
     set_factor_nonzeros(ilu_.nonzeros());
@@ -234,69 +165,40 @@ class IterativeSolver final : public ComponentSolver {
   void solve(Eigen::Ref<VectorXd> x, bool transposed) const override {
     const VectorXd b = x;
     VectorXd solution;
-    std::size_t iterations = 0;
-    const double residual = bicgstab(b, transposed, solution, iterations);
-    if (residual <= tolerance_) {
+    const auto outcome = bicgstab(a_, transpose_, ilu_, transposed, b, solution, settings_);
+    if (outcome.residual <= settings_.tolerance) {
       x = solution;
-      record(residual, iterations);
+      record(outcome.residual, outcome.iterations);
       return;
     }
     x = b;
-    direct(residual).solve(x, transposed);
-    record(relative_residual(b, x, transposed), iterations, true);
+    direct(outcome.residual).solve(x, transposed);
+    record(relative_residual(b, x, transposed), outcome.iterations, true);
+  }
+
+ protected:
+  // Unit columns eight at a time: one pass over the matrix and the preconditioner serves all.
+  void column_diagonal(std::span<const std::size_t> positions, std::span<double> out) const override {
+    std::array<VectorXd, kBlockWidth> x;
+    std::array<KrylovOutcome, kBlockWidth> outcomes;
+    for (std::size_t first = 0; first < positions.size(); first += kBlockWidth) {
+      const auto count = std::min(kBlockWidth, positions.size() - first);
+      const auto block = positions.subspan(first, count);
+      bicgstab_units(a_, ilu_, block, std::span(x).first(count), std::span(outcomes).first(count), settings_);
+      for (std::size_t c = 0; c < count; ++c) {
+        if (outcomes[c].residual <= settings_.tolerance) {
+          out[first + c] = x[c][to_index(block[c])];
+          record(outcomes[c].residual, outcomes[c].iterations);
+        } else {  // alone, with restarts and the direct fallback
+          VectorXd unit = VectorXd::Unit(a_.rows(), to_index(block[c]));
+          solve(unit, false);
+          out[first + c] = unit[to_index(block[c])];
+        }
+      }
+    }
   }
 
  private:
-  // Preconditioned BiCGSTAB (van der Vorst) from x = 0. Returns the true relative residual;
-  // the recursively updated residual drifts, so convergence is confirmed on b - A x and the
-  // iteration restarts from there when they disagree.
-  double bicgstab(const VectorXd& b, bool transposed, VectorXd& x, std::size_t& iterations) const {
-    const RowMatrix& a = transposed ? transpose_ : a_;
-    const double b_norm = b.norm();
-    x = VectorXd::Zero(b.size());
-    if (b_norm == 0.0) return 0.0;
-    const double target = 0.5 * tolerance_ * b_norm;
-    VectorXd r = b;
-    double residual = 1.0;
-    for (int restart = 0; restart < 4 && iterations < max_iterations_; ++restart) {
-      const VectorXd r_hat = r;
-      VectorXd p = VectorXd::Zero(b.size()), v = VectorXd::Zero(b.size()), y, z, s, t;
-      double rho = 1.0, alpha = 1.0, omega = 1.0;
-      while (iterations < max_iterations_) {
-        ++iterations;
-        const double rho_next = r_hat.dot(r);
-        if (rho_next == 0.0 || omega == 0.0) break;  // breakdown: restart from the true residual
-        const double beta = (rho_next / rho) * (alpha / omega);
-        rho = rho_next;
-        p = r + beta * (p - omega * v);
-        y = p;
-        ilu_.apply(y, transposed);
-        v.noalias() = a * y;
-        const double denominator = r_hat.dot(v);
-        if (denominator == 0.0) break;
-        alpha = rho / denominator;
-        s = r - alpha * v;
-        if (s.norm() <= target) {
-          x += alpha * y;
-          break;
-        }
-        z = s;
-        ilu_.apply(z, transposed);
-        t.noalias() = a * z;
-        const double tt = t.squaredNorm();
-        omega = tt > 0.0 ? t.dot(s) / tt : 0.0;
-        x += alpha * y + omega * z;
-        r = s - omega * t;
-        if (r.norm() <= target) break;
-      }
-      r = b;
-      r.noalias() -= a * x;
-      residual = r.norm() / b_norm;
-      if (residual <= tolerance_) return residual;
-    }
-    return residual;
-  }
-
   // Built once, the first time an iterative solve misses its tolerance.
   const ComponentSolver& direct(double residual) const {
     std::call_once(direct_once_, [&] {
@@ -306,7 +208,7 @@ class IterativeSolver final : public ComponentSolver {
       throw FunnelError(ErrorKind::Convergence,
                         "the iterative solve of the " + std::to_string(a_.rows()) + "-stage loop component containing '" +
                             name_ + "' stopped at relative residual " + std::to_string(residual) + " (tolerance " +
-                            std::to_string(tolerance_) +
+                            std::to_string(settings_.tolerance) +
                             ") and the component is too large for a direct solve; its loops are left with too small "
                             "a probability: give them a larger exit probability",
                         name_);
@@ -315,8 +217,7 @@ class IterativeSolver final : public ComponentSolver {
 
   RowMatrix transpose_;
   IncompleteLu ilu_;
-  double tolerance_;
-  std::size_t max_iterations_;
+  KrylovSettings settings_;
   std::size_t fallback_limit_;
   std::string name_;
   mutable std::once_flag direct_once_;

@@ -14,10 +14,9 @@
 #include <Eigen/SparseCore>
 
 #include "funnelkit/markov/linear_system.hpp"
+#include "incomplete_lu.hpp"
 
 namespace funnelkit::markov::detail {
-
-using RowMatrix = Eigen::SparseMatrix<double, Eigen::RowMajor, int>;
 
 class ComponentSolver {
  public:
