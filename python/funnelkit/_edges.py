@@ -105,6 +105,14 @@ def _stage_codes(
     if len(set(names)) < len(names):  # e.g. 7 and "7": one stage named "7"
         merged, unique_names = pd.factorize(np.asarray(names, dtype=object))
         codes, names = merged[codes], [str(n) for n in unique_names]
+    blank = next((i for i, name in enumerate(names) if not name.strip()), None)
+    if blank is not None:  # the engine rejects it too, but cannot say in which row
+        position = int(np.argmax(codes == blank))
+        column = (source, target)[position % 2]
+        raise FunnelFormatError(
+            f"row {position // 2}: stage name {names[blank]!r} is empty or only whitespace",
+            subject=f"{column}[{position // 2}]",
+        )
     codes = codes.astype(np.int64, copy=False)
     return names, np.ascontiguousarray(codes[0::2]), np.ascontiguousarray(codes[1::2])
 

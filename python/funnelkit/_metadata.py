@@ -13,7 +13,7 @@ would only change the copy raises ``TypeError`` instead of being silently lost::
     >>> f.metadata["tags"].append("email")
     Traceback (most recent call last):
     ...
-    TypeError: nested metadata values are read-only copies; assign the whole value instead, e.g. funnel.metadata['tags'] = [...]
+    TypeError: nested metadata is read-only: assign the whole value, e.g. funnel.metadata['tags'] = [...]
 """
 
 from __future__ import annotations
@@ -26,10 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FrozenDict", "FrozenList", "Metadata", "freeze", "thaw"]
 
-_READ_ONLY = (
-    "nested metadata values are read-only copies; assign the whole value instead, "
-    "e.g. funnel.metadata['tags'] = [...]"
-)
+_READ_ONLY = "nested metadata is read-only: assign the whole value, e.g. funnel.metadata['tags'] = [...]"
 
 
 class FrozenDict(dict[str, Any]):

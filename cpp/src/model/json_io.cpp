@@ -1,6 +1,7 @@
 #include "funnelkit/model/json_io.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <initializer_list>
 
 #include "funnelkit/core/errors.hpp"
@@ -46,6 +47,8 @@ Stage read_stage(const Json& value, const std::string& where, const ExtensionFac
   only_keys(value, where, {"name", "kind", "value", "holding", "metadata"});
   Stage stage;
   stage.name = string_at(required(value, where, "name"), where + ".name");
+  if (std::all_of(stage.name.begin(), stage.name.end(), [](unsigned char c) { return std::isspace(c) != 0; }))
+    format_error(where + ".name", "a stage needs a non-empty name, not only whitespace");
   if (const auto it = value.find("kind"); it != value.end()) {
     try {
       stage.kind = stage_kind_from_string(string_at(*it, where + ".kind"));
