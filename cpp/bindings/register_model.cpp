@@ -68,12 +68,13 @@ py::array_t<double> sample(const Distribution& d, std::size_t size, std::uint64_
 // factory asks it and casts the result to the kind's engine interface.
 template <class Interface>
 void add_python_factory(model::ExtensionFactories& factories, const py::object& resolve) {
-  factories.set<Interface>([resolve](const std::string& type, const nlohmann::json& params) -> std::shared_ptr<const Interface> {
-    py::gil_scoped_acquire gil;
-    const py::object result = resolve(std::string(model::ExtensionKind<Interface>::name), type, to_python(params));
-    if (result.is_none()) return nullptr;
-    return result.cast<std::shared_ptr<Interface>>();
-  });
+  factories.set<Interface>(
+      [resolve](const std::string& type, const nlohmann::json& params) -> std::shared_ptr<const Interface> {
+        py::gil_scoped_acquire gil;
+        const py::object result = resolve(std::string(model::ExtensionKind<Interface>::name), type, to_python(params));
+        if (result.is_none()) return nullptr;
+        return result.cast<std::shared_ptr<Interface>>();
+      });
 }
 
 model::ExtensionFactories factories_from(const py::object& resolve) {
@@ -304,7 +305,9 @@ waits, the less likely it moves (typical of cooling interest).)doc").def(py::ini
       .def("to_json", &model::funnel_to_json, "indent"_a)
       .def_static(
           "from_json",
-          [](const std::string& text, const py::object& resolve) { return model::funnel_from_json(text, factories_from(resolve)); },
+          [](const std::string& text, const py::object& resolve) {
+            return model::funnel_from_json(text, factories_from(resolve));
+          },
           "text"_a, "resolve"_a)
       .def("copy", [](const model::Funnel& f) { return model::Funnel(f); });
 }

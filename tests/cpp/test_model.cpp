@@ -202,12 +202,13 @@ TEST(Model, BulkEdgeErrorsNameTheRowAndAddNothing) {
     EXPECT_FALSE(f.find_edge("a", "b"));
     EXPECT_NO_THROW(f.add_edge({"a", "b", 0.5, nullptr, {}}));
   };
-  expect_row_error({0, 0}, {1, 1}, {0.1, 0.2}, ErrorKind::DuplicateEdge, "a -> b", "row 1: edge a -> b is defined twice");
-  expect_row_error({0, 0}, {1, 2}, {0.1, 0.2}, ErrorKind::DuplicateEdge, "a -> c", "row 1: edge a -> c is defined twice");
+  using enum ErrorKind;
+  expect_row_error({0, 0}, {1, 1}, {0.1, 0.2}, DuplicateEdge, "a -> b", "row 1: edge a -> b is defined twice");
+  expect_row_error({0, 0}, {1, 2}, {0.1, 0.2}, DuplicateEdge, "a -> c", "row 1: edge a -> c is defined twice");
   expect_row_error({0, 0, 0}, {1, 1, 1}, {0.1, 0.2, 0.3}, ErrorKind::DuplicateEdge, "a -> b", "row 1:");
   expect_row_error({0, 3}, {1, 1}, {0.1, 0.2}, ErrorKind::UnknownStage, "sources[1]", "row 1: stage code 3");
   expect_row_error({0, 0}, {1, -1}, {0.1, 0.2}, ErrorKind::UnknownStage, "targets[1]", "row 1: stage code -1");
-  expect_row_error({0}, {1}, {std::nan("")}, ErrorKind::Probability, "a -> b", "row 0: edge a -> b has probability nan");
+  expect_row_error({0}, {1}, {std::nan("")}, Probability, "a -> b", "row 0: edge a -> b has probability nan");
   expect_row_error({0}, {1}, {1.5}, ErrorKind::Probability, "a -> b", "row 0: edge a -> b has probability 1.5");
 
   auto f = two_stages();

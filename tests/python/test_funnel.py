@@ -264,3 +264,18 @@ def test_stage_and_edge_snapshots_have_read_only_metadata() -> None:
     with pytest.raises(TypeError, match="read-only"):
         f.stages[0].metadata["k"] = 2
     assert f.stages[0].metadata == {"k": 1} and f.stages[1].metadata == {} and f.edges[0].metadata == {}
+
+
+def test_bulk_binding_checks_shapes() -> None:
+    f = fk.Funnel().add_stage("a").add_stage("b", "success")
+    with pytest.raises(ValueError, match="same length"):
+        f._core.add_edges(np.array([0]), np.array([1, 0]), np.array([0.5]))
+    with pytest.raises(ValueError, match="1-D"):
+        f._core.add_edges(np.zeros((1, 1)), np.array([1]), np.array([0.5]))
+    with pytest.raises(ValueError, match="one entry per stage"):
+        f._core.add_stages(["c"], ["transient", "success"], np.zeros(1))
+    with pytest.raises(fk.FunnelFormatError, match="stage kind"):
+        f._core.add_stages(["c", "d"], ["transient", "winner"], np.zeros(2))
+    assert f.stage_names == ["a", "b"]  # nothing added by the failed call
+    f._core.add_edges(np.array([0]), np.array([1]), np.array([0.5]))
+    assert f.analyze().success_probability == 0.5

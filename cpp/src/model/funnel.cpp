@@ -59,10 +59,9 @@ std::string row_prefix(std::optional<std::size_t> row) {
 }  // namespace
 
 Funnel& Funnel::add_stage(Stage stage) {
+  if (stage.name.empty()) throw FunnelError(ErrorKind::Format, "a stage needs a non-empty name");
   if (blank(stage.name))
-    throw FunnelError(ErrorKind::Format,
-                      stage.name.empty() ? std::string("a stage needs a non-empty name")
-                                         : "a stage needs a non-empty name, not only whitespace ('" + stage.name + "')");
+    throw FunnelError(ErrorKind::Format, "a stage needs a non-empty name, not only whitespace ('" + stage.name + "')");
   if (index_.contains(stage.name))
     throw FunnelError(ErrorKind::DuplicateStage, "stage '" + stage.name + "' is defined twice", stage.name);
   if (!std::isfinite(stage.value))

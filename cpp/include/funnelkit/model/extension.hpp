@@ -27,15 +27,16 @@ class ExtensionFactories {
  public:
   /// Builds an object of `type` from its parameters, or returns nullptr for an unknown type.
   template <class Interface>
-  using Factory = std::function<std::shared_ptr<const Interface>(const std::string& type, const nlohmann::json& params)>;
+  using Factory =
+      std::function<std::shared_ptr<const Interface>(const std::string& type, const nlohmann::json& params)>;
 
   /// Sets (or replaces) the factory of Interface's kind.
   template <class Interface>
   ExtensionFactories& set(Factory<Interface> factory) {
-    factories_[std::string(ExtensionKind<Interface>::name)] =
-        [factory = std::move(factory)](const std::string& type, const nlohmann::json& params) -> std::shared_ptr<const void> {
-      return factory(type, params);
+    auto erased = [factory = std::move(factory)](const std::string& type, const nlohmann::json& params) {
+      return std::shared_ptr<const void>(factory(type, params));
     };
+    factories_[std::string(ExtensionKind<Interface>::name)] = std::move(erased);
     return *this;
   }
 
