@@ -2,6 +2,13 @@
 // funnel and its JSON document. Defaults and documentation live in the Python layer.
 #include "pybind11.hpp"
 
+#include <cstdint>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
 #include "funnelkit/core/errors.hpp"
 #include "funnelkit/model/distribution.hpp"
 #include "funnelkit/model/funnel.hpp"
@@ -57,24 +64,87 @@ py::array_t<double> sample(const Distribution& d, std::size_t size, std::uint64_
   return out;
 }
 
-model::DistributionResolver resolver_from(const py::object& resolve) {
-  if (resolve.is_none()) return {};
-  return [resolve](const std::string& type, const nlohmann::json& params) -> DistributionPtr {
-    py::gil_scoped_acquire gil;
-    const py::object result = resolve(type, to_python(params));
-    if (result.is_none()) return nullptr;
-    return to_const(result.cast<std::shared_ptr<Distribution>>());
-  };
+// One Python resolver, resolve(kind, type, params), serves every extension kind: each kind's
+// factory asks it and casts the result to the kind's engine interface.
+template <class Interface>
+void add_python_factory(model::ExtensionFactories& factories, const py::object& resolve) {
+  factories.set<Interface>(
+      [resolve](const std::string& type, const nlohmann::json& params) -> std::shared_ptr<const Interface> {
+        py::gil_scoped_acquire gil;
+        const py::object result = resolve(std::string(model::ExtensionKind<Interface>::name), type, to_python(params));
+        if (result.is_none()) return nullptr;
+        return result.cast<std::shared_ptr<Interface>>();
+      });
 }
+
+model::ExtensionFactories factories_from(const py::object& resolve) {
+  model::ExtensionFactories factories;
+  if (resolve.is_none()) return factories;
+  add_python_factory<Distribution>(factories, resolve);  // a new kind adds one line here
+  return factories;
+}
+
+// Metadata crosses as a dict (or None); none at all, the common case, skips the json module.
+nlohmann::json metadata_from(const py::handle& value) {
+  if (value.is_none() || (py::isinstance<py::dict>(value) && py::len(value) == 0)) return {};
+  return to_json_value(value);
+}
+
+py::object metadata_to_python(const nlohmann::json& value) { return value.is_null() ? py::dict() : to_python(value); }
 
 py::dict stage_to_dict(const model::Stage& stage) {
   return py::dict("name"_a = stage.name, "kind"_a = std::string(model::to_string(stage.kind)), "value"_a = stage.value,
-                  "holding"_a = as_python(stage.holding), "metadata"_a = to_python(stage.metadata));
+                  "holding"_a = as_python(stage.holding), "metadata"_a = metadata_to_python(stage.metadata));
 }
 
 py::dict edge_to_dict(const model::Edge& edge) {
   return py::dict("source"_a = edge.from, "target"_a = edge.to, "probability"_a = edge.probability,
-                  "delay"_a = as_python(edge.delay), "metadata"_a = to_python(edge.metadata));
+                  "delay"_a = as_python(edge.delay), "metadata"_a = metadata_to_python(edge.metadata));
+}
+
+template <class T>
+std::span<const T> column(const py::array_t<T, py::array::c_style | py::array::forcecast>& array, const char* name) {
+  if (array.ndim() != 1) throw std::invalid_argument(std::string(name) + " must be a 1-D array");
+  return {array.data(), static_cast<std::size_t>(array.shape(0))};
+}
+
+void add_stages(model::Funnel& f, const std::vector<std::string>& names, const std::vector<std::string>& kinds,
+                const py::array_t<double, py::array::c_style | py::array::forcecast>& values) {
+  const auto value_column = column(values, "values");
+  if (kinds.size() != names.size() || value_column.size() != names.size())
+    throw std::invalid_argument("names, kinds and values need one entry per stage");
+  py::gil_scoped_release release;
+  std::vector<model::Stage> stages(names.size());
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    stages[i].name = names[i];
+    stages[i].kind = model::stage_kind_from_string(kinds[i]);
+    stages[i].value = value_column[i];
+  }
+  f.add_stages(std::move(stages));
+}
+
+using Codes = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>;
+using Numbers = py::array_t<double, py::array::c_style | py::array::forcecast>;
+
+void add_edges(model::Funnel& f, const Codes& sources, const Codes& targets, const Numbers& probabilities) {
+  const auto source_column = column(sources, "sources");
+  const auto target_column = column(targets, "targets");
+  const auto probability_column = column(probabilities, "probabilities");
+  if (target_column.size() != source_column.size() || probability_column.size() != source_column.size())
+    throw std::invalid_argument("sources, targets and probabilities must have the same length");
+  py::gil_scoped_release release;
+  f.add_edges(source_column, target_column, probability_column);
+}
+
+// (owner, distribution) for each holding time and delay: what saving checks, without building
+// a dict per stage and edge.
+py::list distributions(const model::Funnel& f) {
+  py::list out;
+  for (const auto& stage : f.stages())
+    if (stage.holding) out.append(py::make_tuple("stage '" + stage.name + "'", as_python(stage.holding)));
+  for (const auto& edge : f.edges())
+    if (edge.delay) out.append(py::make_tuple("edge " + model::edge_label(edge.from, edge.to), as_python(edge.delay)));
+  return out;
 }
 
 }  // namespace
@@ -162,7 +232,7 @@ waits, the less likely it moves (typical of cooling interest).)doc").def(py::ini
         } catch (const nlohmann::json::parse_error& e) {
           throw FunnelError(ErrorKind::Format, std::string("malformed JSON: ") + e.what());
         }
-        return as_python(model::distribution_from_json(value, resolver_from(resolve)));
+        return as_python(model::distribution_from_json(value, factories_from(resolve)));
       },
       "text"_a, "resolve"_a);
 
@@ -186,20 +256,33 @@ waits, the less likely it moves (typical of cooling interest).)doc").def(py::ini
           "add_stage",
           [](model::Funnel& f, const std::string& name, const std::string& kind, double value,
              const std::shared_ptr<Distribution>& holding, const py::object& metadata) {
-            f.add_stage({name, model::stage_kind_from_string(kind), value, to_const(holding), to_json_value(metadata)});
+            f.add_stage({name, model::stage_kind_from_string(kind), value, to_const(holding), metadata_from(metadata)});
           },
           "name"_a, "kind"_a, "value"_a, "holding"_a, "metadata"_a)
+      .def("add_stages", &add_stages, "names"_a, "kinds"_a, "values"_a)
       .def(
           "add_edge",
           [](model::Funnel& f, const std::string& source, const std::string& target, double probability,
              const std::shared_ptr<Distribution>& delay, const py::object& metadata) {
-            f.add_edge({source, target, probability, to_const(delay), to_json_value(metadata)});
+            f.add_edge({source, target, probability, to_const(delay), metadata_from(metadata)});
           },
           "source"_a, "target"_a, "probability"_a, "delay"_a, "metadata"_a)
+      .def("add_edges", &add_edges, "sources"_a, "targets"_a, "probabilities"_a)
       .def("set_entry", &model::Funnel::set_entry, "weights"_a)
       .def_property_readonly("entry", &model::Funnel::entry)
       .def("set_probability", &model::Funnel::set_probability, "source"_a, "target"_a, "probability"_a)
       .def("set_value", &model::Funnel::set_value, "stage"_a, "value"_a)
+      .def("__len__", [](const model::Funnel& f) { return f.stages().size(); })
+      .def("edge_count", [](const model::Funnel& f) { return f.edges().size(); })
+      .def("has_stage", [](const model::Funnel& f, std::string_view name) { return f.find_stage(name).has_value(); },
+           "name"_a)
+      .def("stage_names",
+           [](const model::Funnel& f) {
+             py::list out(f.stages().size());
+             for (std::size_t i = 0; i < f.stages().size(); ++i) out[i] = py::str(f.stages()[i].name);
+             return out;
+           })
+      .def("distributions", &distributions)
       .def("stages", [](const model::Funnel& f) {
         py::list out;
         for (const auto& s : f.stages()) out.append(stage_to_dict(s));
@@ -222,7 +305,9 @@ waits, the less likely it moves (typical of cooling interest).)doc").def(py::ini
       .def("to_json", &model::funnel_to_json, "indent"_a)
       .def_static(
           "from_json",
-          [](const std::string& text, const py::object& resolve) { return model::funnel_from_json(text, resolver_from(resolve)); },
+          [](const std::string& text, const py::object& resolve) {
+            return model::funnel_from_json(text, factories_from(resolve));
+          },
           "text"_a, "resolve"_a)
       .def("copy", [](const model::Funnel& f) { return model::Funnel(f); });
 }

@@ -26,7 +26,7 @@ import numpy as np
 
 from funnelkit import _core
 from funnelkit.errors import DistributionError
-from funnelkit.extension import _resolve_distribution
+from funnelkit.extension import _resolve
 
 __all__ = [
     "Distribution",
@@ -65,7 +65,7 @@ def from_json(text: str | dict[str, Any]) -> _core.Distribution:
     """Rebuild a distribution from its JSON (``{"type": ..., **params}``), built-in or registered."""
     if not isinstance(text, str):
         text = json.dumps(text)
-    return _core.distribution_from_json(text, _resolve_distribution)
+    return _core.distribution_from_json(text, _resolve)
 
 
 def _as_json_value(distribution: _core.Distribution | dict[str, Any] | None) -> Any:

@@ -22,6 +22,7 @@ __all__ = [
     "EmptyFunnelError",
     "FunnelError",
     "FunnelFormatError",
+    "MissingFileError",
     "NoExitError",
     "ProbabilityError",
     "RowSumError",
@@ -38,9 +39,18 @@ class FunnelError(ValueError):
     #: The stage, edge ("a -> b") or JSON path at fault, or None for the funnel as a whole.
     subject: str | None = None
 
+    def __init__(self, *args: object, subject: str | None = None) -> None:
+        super().__init__(*args)
+        if subject is not None:
+            self.subject = subject
+
 
 class FunnelFormatError(FunnelError):
     """Malformed JSON, or a document that does not follow the funnel schema."""
+
+
+class MissingFileError(FunnelFormatError, FileNotFoundError):
+    """A funnel document's path that does not exist (also a :class:`FileNotFoundError`)."""
 
 
 class SchemaVersionError(FunnelFormatError):

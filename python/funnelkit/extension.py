@@ -36,13 +36,15 @@ decorator, registry and JSON rule.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, TypeVar
 
 from funnelkit import _core
-from funnelkit.errors import DistributionError
+from funnelkit.errors import DistributionError, FunnelError
 
 __all__ = [
+    "BUILTINS",
     "BUILTIN_DISTRIBUTIONS",
     "EXTENSION_KINDS",
     "register",
@@ -51,23 +53,44 @@ __all__ = [
     "unregister",
 ]
 
-#: Base class of each extension kind.
-EXTENSION_KINDS: Mapping[str, type] = MappingProxyType({"distribution": _core.Distribution})
+@dataclass(frozen=True)
+class _Kind:
+    """What funnelkit knows about one extension kind."""
 
-# The distributions the engine implements itself, by their JSON names.
-_BUILTIN_TYPES: Mapping[str, type] = MappingProxyType(
+    base: type  # the engine interface an extension subclasses
+    builtins: Mapping[str, type]  # the classes the engine implements itself, by JSON name
+    error: type[FunnelError]  # raised when a document's parameters cannot rebuild an extension
+
+
+# The one table of extension kinds. A new kind (feature, scorer, trigger_effect) is one entry
+# here (and one factory line in the binding); registering, reading and saving need no new code.
+_KINDS: Mapping[str, _Kind] = MappingProxyType(
     {
-        "exponential": _core.Exponential,
-        "lognormal": _core.LogNormal,
-        "weibull": _core.Weibull,
-        "gamma": _core.Gamma,
-        "fixed": _core.Fixed,
-        "empirical": _core.Empirical,
+        "distribution": _Kind(
+            base=_core.Distribution,
+            builtins=MappingProxyType(
+                {
+                    "exponential": _core.Exponential,
+                    "lognormal": _core.LogNormal,
+                    "weibull": _core.Weibull,
+                    "gamma": _core.Gamma,
+                    "fixed": _core.Fixed,
+                    "empirical": _core.Empirical,
+                }
+            ),
+            error=DistributionError,
+        ),
     }
 )
 
-#: Names the engine implements itself; an extension cannot take them.
-BUILTIN_DISTRIBUTIONS = frozenset(_BUILTIN_TYPES)
+#: Base class of each extension kind.
+EXTENSION_KINDS: Mapping[str, type] = MappingProxyType({kind: k.base for kind, k in _KINDS.items()})
+
+#: Names the engine implements itself, per kind; an extension cannot take them.
+BUILTINS: Mapping[str, frozenset[str]] = MappingProxyType({kind: frozenset(k.builtins) for kind, k in _KINDS.items()})
+
+#: The built-in distribution names (``BUILTINS["distribution"]``).
+BUILTIN_DISTRIBUTIONS = BUILTINS["distribution"]
 
 _registry: dict[str, dict[str, type]] = {kind: {} for kind in EXTENSION_KINDS}
 
@@ -87,8 +110,8 @@ def register(kind: str, name: str) -> Callable[[T], T]:
     _check_kind(kind)
     if not name or not isinstance(name, str):
         raise ValueError("an extension needs a non-empty string name")
-    if kind == "distribution" and name in BUILTIN_DISTRIBUTIONS:
-        raise ValueError(f"{name!r} is a built-in distribution; choose another name")
+    if name in BUILTINS[kind]:
+        raise ValueError(f"{name!r} is a built-in {kind}; choose another name")
 
     def decorate(cls: T) -> T:
         base = EXTENSION_KINDS[kind]
@@ -130,12 +153,19 @@ def registered(kind: str) -> Mapping[str, type]:
     return MappingProxyType(_registry[kind])
 
 
-def _resolve_distribution(name: str, params: dict[str, Any]) -> Any:
-    """Called by the engine's JSON reader for a distribution type it does not know."""
-    cls = _registry["distribution"].get(name)
+def _resolve(kind: str, name: str, params: dict[str, Any]) -> Any:
+    """Called by the engine's JSON reader for a type of ``kind`` it does not implement: the
+    registered class rebuilt as ``cls(**params)``, or None if ``name`` is not registered."""
+    cls = _registry.get(kind, {}).get(name)
     if cls is None:
         return None
     try:
         return cls(**params)
     except TypeError as error:
-        raise DistributionError(f"{name}: cannot rebuild from parameters {params}: {error}") from error
+        raise _KINDS[kind].error(f"{name}: cannot rebuild from parameters {params}: {error}") from error
+
+
+def _is_saveable(kind: str, obj: object) -> bool:
+    """Whether JSON can name ``obj``'s class: a built-in or a registered extension of ``kind``."""
+    cls = type(obj)
+    return cls in _KINDS[kind].builtins.values() or cls in _registry[kind].values()

@@ -31,19 +31,22 @@ from pathlib import Path as FilePath
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from funnelkit import _core
+from funnelkit._edges import edge_columns, is_real_number
+from funnelkit._metadata import Metadata, freeze
 from funnelkit.analysis import FunnelAnalysis, Path
 from funnelkit.distributions import _as_json_value
 from funnelkit.errors import (
-    EmptyFunnelError,
     FunnelFormatError,
+    MissingFileError,
     ProbabilityError,
     UnknownDistributionError,
     UnknownStageError,
 )
-from funnelkit.extension import _BUILTIN_TYPES, _resolve_distribution, registered
+from funnelkit.extension import _is_saveable, _resolve
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -135,7 +138,7 @@ class Funnel:
         """Add a stage. ``kind`` is ``"transient"``, ``"success"`` or ``"failure"``;
         ``value`` is received on every entry (e.g. the average order value at "paid");
         ``holding`` is the time spent in the stage before moving on."""
-        self._core.add_stage(name, kind, float(value), holding, dict(metadata or {}))
+        self._core.add_stage(name, kind, float(value), holding, dict(metadata) if metadata else None)
         self._chain = None
         return self
 
@@ -148,9 +151,11 @@ class Funnel:
         delay: _core.Distribution | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> Self:
-        """Add an edge. ``delay`` is the time to take this transition, given it is taken;
-        it overrides the source stage's holding time."""
-        self._core.add_edge(source, target, float(probability), delay, dict(metadata or {}))
+        """Add an edge. ``probability`` is a real number (int, float or NumPy number; not a
+        string or bool) in [0, 1]. ``delay`` is the time to take this transition, given it is
+        taken; it overrides the source stage's holding time."""
+        p = _probability(probability, source, target)
+        self._core.add_edge(source, target, p, delay, dict(metadata) if metadata else None)
         self._chain = None
         return self
 
@@ -163,7 +168,7 @@ class Funnel:
         return self
 
     def set_probability(self, source: str, target: str, probability: float) -> Self:
-        self._core.set_probability(source, target, float(probability))
+        self._core.set_probability(source, target, _probability(probability, source, target))
         self._chain = None
         return self
 
@@ -205,8 +210,17 @@ class Funnel:
         return self._core.discount
 
     @property
-    def metadata(self) -> dict[str, Any]:
-        return self._core.metadata
+    def metadata(self) -> Metadata:
+        """The funnel's metadata, a dict-like view: ``funnel.metadata["owner"] = "growth"``
+        and ``del funnel.metadata["owner"]`` change the funnel; nested values are read-only
+        (assign the whole value instead); ``funnel.metadata = {...}`` replaces everything."""
+        return Metadata(self._core)
+
+    @metadata.setter
+    def metadata(self, value: Mapping[str, Any]) -> None:
+        if not isinstance(value, Mapping):
+            raise TypeError(f"metadata must be a mapping, got {type(value).__name__}")
+        self._core.metadata = dict(value)
 
     @property
     def entry(self) -> dict[str, float]:
@@ -215,24 +229,27 @@ class Funnel:
 
     @property
     def stages(self) -> list[Stage]:
-        return [Stage(**s) for s in self._core.stages()]
+        """Snapshots of the stages (their metadata is read-only)."""
+        return [Stage(**{**s, "metadata": freeze(s["metadata"])}) for s in self._core.stages()]
 
     @property
     def edges(self) -> list[Edge]:
-        return [Edge(**e) for e in self._core.edges()]
+        """Snapshots of the edges (their metadata is read-only)."""
+        return [Edge(**{**e, "metadata": freeze(e["metadata"])}) for e in self._core.edges()]
 
     @property
     def stage_names(self) -> list[str]:
-        return [s["name"] for s in self._core.stages()]
+        return self._core.stage_names()
 
     def __len__(self) -> int:
-        return len(self._core.stages())
+        """The number of stages (the drop stage counts only if the funnel defines it)."""
+        return len(self._core)
 
     def __iter__(self) -> Iterator[Stage]:
         return iter(self.stages)
 
     def __contains__(self, stage: object) -> bool:
-        return stage in self.stage_names
+        return isinstance(stage, str) and self._core.has_stage(stage)
 
     # -- analytics ---------------------------------------------------------------------------
     def analyze(
@@ -310,13 +327,11 @@ class Funnel:
 
     @classmethod
     def from_json(cls, source: str | os.PathLike[str], *, validate: bool = True) -> Funnel:
-        """Read a funnel document from JSON text or from a file path."""
-        if isinstance(source, os.PathLike) or not source.lstrip().startswith(("{", "[")):
-            text = FilePath(source).read_text(encoding="utf-8")
-        else:
-            text = source
+        """Read a funnel document from JSON text (a string starting with ``{``) or from a
+        file path. Anything else raises :class:`FunnelFormatError`; a path that does not
+        exist raises :class:`MissingFileError` (also a ``FileNotFoundError``)."""
         funnel = cls.__new__(cls)
-        funnel._core = _core.Funnel.from_json(text, _resolve_distribution)
+        funnel._core = _core.Funnel.from_json(_document_text(source), _resolve)
         funnel._chain = None
         if validate:
             funnel.validate()
@@ -344,11 +359,11 @@ class Funnel:
     @classmethod
     def from_edges(
         cls,
-        edges: pd.DataFrame | Sequence[tuple[str, str, float]],
+        edges: pd.DataFrame | Mapping[str, Any] | npt.NDArray[Any] | Sequence[tuple[Any, Any, float]],
         *,
-        success: Sequence[str] = (),
-        failure: Sequence[str] = (),
-        values: Mapping[str, float] | None = None,
+        success: Sequence[Any] = (),
+        failure: Sequence[Any] = (),
+        values: Mapping[Any, float] | None = None,
         source: str = "source",
         target: str = "target",
         probability: str = "probability",
@@ -356,8 +371,14 @@ class Funnel:
     ) -> Funnel:
         """Build a funnel from a transition table, e.g. one computed with pandas.
 
-        Stages are created in order of first appearance; those listed in ``success`` or
-        ``failure`` are absorbing. ``options`` go to :class:`Funnel` (``name``, ``time_unit``...).
+        ``edges`` is a DataFrame, a mapping of columns (e.g. NumPy arrays), a structured
+        array, or a sequence of ``(source, target, probability)`` tuples. Stages are created
+        in order of first appearance; stage ids that are not strings (e.g. integers) become
+        ``str(id)``. Those listed in ``success`` or ``failure`` are absorbing. ``options`` go
+        to :class:`Funnel` (``name``, ``time_unit``...). The table goes to the engine in one
+        call, so a million edges take about a second; errors name the first bad row
+        (counted from 0): a missing stage, a duplicate edge, a probability that is not a
+        number in [0, 1].
 
         >>> import pandas as pd
         >>> table = pd.DataFrame({"source": ["visit", "cart"], "target": ["cart", "paid"],
@@ -366,30 +387,22 @@ class Funnel:
         >>> round(f.analyze().expected_value, 6)
         1.8
         """
-        if isinstance(edges, pd.DataFrame):
-            missing = [c for c in (source, target, probability) if c not in edges.columns]
-            if missing:
-                raise FunnelFormatError(f"the edge table has no column(s) {missing}; columns are {list(edges.columns)}")
-            rows = list(zip(edges[source], edges[target], edges[probability], strict=True))
-        else:
-            rows = list(edges)
-        if not rows:
-            raise EmptyFunnelError("the edge table is empty")
-        kinds = {name: "success" for name in success} | {name: "failure" for name in failure}
-        funnel = cls(**options)
-        seen: set[str] = set()
-        for a, b, _ in rows:
-            for name in (str(a), str(b)):
-                if name not in seen:
-                    seen.add(name)
-                    funnel.add_stage(name, kinds.get(name, "transient"), value=(values or {}).get(name, 0.0))
-        unknown = (set(kinds) | set(values or {})) - seen
+        columns = edge_columns(edges, source, target, probability)
+        position = dict(zip(columns.names, range(len(columns.names)), strict=True))
+        kinds = ["transient"] * len(columns.names)
+        stage_values = np.zeros(len(columns.names))
+        wanted = {str(name): "success" for name in success} | {str(name): "failure" for name in failure}
+        given = {str(name): float(value) for name, value in (values or {}).items()}
+        unknown = sorted((wanted.keys() | given.keys()) - position.keys())
         if unknown:
-            error = UnknownStageError(f"stage(s) {sorted(unknown)} do not appear in the edge table")
-            error.subject = sorted(unknown)[0]
-            raise error
-        for a, b, p in rows:
-            funnel.add_edge(str(a), str(b), float(p))
+            raise UnknownStageError(f"stage(s) {unknown} do not appear in the edge table", subject=unknown[0])
+        for name, kind in wanted.items():
+            kinds[position[name]] = kind
+        for name, value in given.items():
+            stage_values[position[name]] = value
+        funnel = cls(**options)
+        funnel._core.add_stages(columns.names, kinds, stage_values)
+        funnel._core.add_edges(columns.sources, columns.targets, columns.probabilities)
         return funnel
 
     def stage_table(self) -> pd.DataFrame:
@@ -411,30 +424,20 @@ class Funnel:
         )
 
     def _check_serializable(self) -> None:
-        extensions = set(registered("distribution").values())
-        for owner, distribution in self._distributions():
-            if type(distribution) not in _BUILTIN_TYPES.values() and type(distribution) not in extensions:
-                error = UnknownDistributionError(
+        for owner, distribution in self._core.distributions():
+            if not _is_saveable("distribution", distribution):
+                raise UnknownDistributionError(
                     f"{owner} uses {type(distribution).__qualname__}, which is not registered; decorate it "
-                    "with @funnelkit.register_distribution(name) to save or pickle the funnel"
+                    "with @funnelkit.register_distribution(name) to save or pickle the funnel",
+                    subject=owner,
                 )
-                error.subject = owner
-                raise error
-
-    def _distributions(self) -> Iterator[tuple[str, _core.Distribution]]:
-        for s in self._core.stages():
-            if s["holding"] is not None:
-                yield f"stage '{s['name']}'", s["holding"]
-        for e in self._core.edges():
-            if e["delay"] is not None:
-                yield f"edge {e['source']} -> {e['target']}", e["delay"]
 
     # -- Python protocols -------------------------------------------------------------------
     def __getstate__(self) -> str:
         return self.to_json(indent=-1)
 
     def __setstate__(self, state: str) -> None:
-        self._core = _core.Funnel.from_json(state, _resolve_distribution)
+        self._core = _core.Funnel.from_json(state, _resolve)
         self._chain = None
 
     def __eq__(self, other: object) -> bool:
@@ -445,13 +448,47 @@ class Funnel:
     __hash__ = None  # type: ignore[assignment]  # mutable
 
     def __repr__(self) -> str:
-        return f"<Funnel {self.name!r}: {len(self)} stages, {len(self._core.edges())} edges>"
+        return f"<Funnel {self.name!r}: {len(self)} stages, {self._core.edge_count()} edges>"
 
     def _repr_html_(self) -> str:
         header = f"<strong>Funnel {html.escape(self.name)}</strong> (times in {html.escape(self.time_unit)})"
         stages = self.stage_table().drop(columns="metadata").to_html(border=0)
         edges = self.edge_table().to_html(index=False, border=0)
         return f"<div>{header}<br>{stages}{edges}</div>"
+
+
+def _probability(value: object, source: str, target: str) -> float:
+    """A probability as given to add_edge: a real number, not a string or bool."""
+    if is_real_number(value):
+        return float(value)  # type: ignore[arg-type]  # a real number has __float__
+    label = f"{source} -> {target}"
+    raise ProbabilityError(
+        f"edge {label} has probability {value!r} ({type(value).__name__}); it must be a number in [0, 1]",
+        subject=label,
+    )
+
+
+_EXPECTED_SOURCE = "expected JSON text of a funnel document (starting with '{') or a path to an existing file"
+
+
+def _document_text(source: object) -> str:
+    """The JSON text ``Funnel.from_json`` was given, directly or as a path."""
+    if isinstance(source, str):
+        if not source.strip():
+            raise FunnelFormatError(f"got an empty string; {_EXPECTED_SOURCE}")
+        if source.lstrip().startswith(("{", "[")):
+            return source
+    elif not isinstance(source, os.PathLike):
+        raise FunnelFormatError(f"got {type(source).__name__}; {_EXPECTED_SOURCE}")
+    path = FilePath(source)
+    shown = str(path) if len(str(path)) <= 80 else str(path)[:77] + "..."
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError as error:
+        raise MissingFileError(f"no file {shown!r}; {_EXPECTED_SOURCE}", subject=str(path)) from error
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else str(error)
+        raise FunnelFormatError(f"cannot read {shown!r} ({reason}); {_EXPECTED_SOURCE}", subject=str(path)) from error
 
 
 def _with_distribution(item: Any, key: str) -> Any:

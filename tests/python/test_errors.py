@@ -7,6 +7,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 from reference import ParamlessDistribution
 
@@ -146,6 +148,7 @@ CASES: list[tuple[str, dict[str, Any], type[fk.FunnelError], str | None]] = [
     ("unknown entry", edit(lambda d: d.update(entry="home")), fk.UnknownStageError, "home"),
     ("bad discount", edit(lambda d: d.update(discount=1.5)), fk.StructureError, None),
     ("unknown remainder rule", edit(lambda d: d.update(remainder="spread")), fk.FunnelFormatError, "remainder"),
+    ("blank stage name", edit(lambda d: d["stages"][1].update(name=" \t")), fk.FunnelFormatError, "stages[1].name"),
 ]
 
 
@@ -219,3 +222,151 @@ def test_missing_file_and_failed_write_leave_nothing_behind(tmp_path: Any) -> No
     assert target.read_text() == "previous content"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["funnel.json"]
     assert json.loads(fk.examples.shop_funnel().to_json())["name"] == "online shop"
+
+
+@pytest.mark.parametrize("source", ["", "   \n", None, 42, b"{}", ["{}"]])
+def test_from_json_says_what_it_expects(source: Any) -> None:
+    with pytest.raises(fk.FunnelFormatError, match="expected JSON text of a funnel document .* or a path"):
+        fk.Funnel.from_json(source)
+
+
+def test_from_json_names_a_missing_or_unreadable_path(tmp_path: Any) -> None:
+    missing = tmp_path / "missing.json"
+    for source in (missing, str(missing), "not json and not a file"):
+        with pytest.raises(fk.MissingFileError, match="no file") as info:
+            fk.Funnel.from_json(source)
+        assert isinstance(info.value, fk.FunnelFormatError) and isinstance(info.value, FileNotFoundError)
+        assert info.value.subject == str(source) and isinstance(info.value.__cause__, FileNotFoundError)
+    with pytest.raises(fk.FunnelFormatError, match="cannot read") as directory:
+        fk.Funnel.from_json(tmp_path)
+    assert directory.value.subject == str(tmp_path)
+    (tmp_path / "latin1.json").write_bytes(b"{\xff}")
+    with pytest.raises(fk.FunnelFormatError, match="cannot read"):
+        fk.Funnel.from_json(tmp_path / "latin1.json")
+
+
+@pytest.mark.parametrize("probability", ["0.1", "abc", None, True, np.bool_(True), [0.5], 1j])
+def test_add_edge_requires_a_real_number(probability: Any) -> None:
+    f = fk.Funnel().add_stage("visit").add_stage("paid", "success")
+    with pytest.raises(fk.ProbabilityError, match="must be a number") as info:
+        f.add_edge("visit", "paid", probability)
+    assert info.value.subject == "visit -> paid"
+    with pytest.raises(fk.ProbabilityError):
+        f.add_edge("visit", "paid", 0.5).set_probability("visit", "paid", probability)
+
+
+@pytest.mark.parametrize("probability", [1, 0.5, np.float32(0.5), np.int64(0), np.float64(1.0)])
+def test_add_edge_accepts_any_real_number(probability: Any) -> None:
+    f = fk.Funnel().add_stage("visit").add_stage("paid", "success").add_edge("visit", "paid", probability)
+    assert f.edges[0].probability == float(probability)
+
+
+@pytest.mark.parametrize("name", ["", " ", "\t\n"])
+def test_blank_stage_names_are_rejected(name: str) -> None:
+    with pytest.raises(fk.FunnelFormatError, match="non-empty name"):
+        fk.Funnel().add_stage(name)
+
+
+def edge_frame(probabilities: list[Any], targets: tuple[Any, ...] = ("cart", "paid", "paid")) -> pd.DataFrame:
+    return pd.DataFrame({"source": ["visit", "cart", "visit"], "target": list(targets), "probability": probabilities})
+
+
+@pytest.mark.parametrize(
+    ("table", "error", "message", "subject"),
+    [
+        (
+            edge_frame([0.1, 0.2, 0.3], ("cart", "paid", "cart")),
+            fk.DuplicateEdgeError,
+            "row 2: edge visit -> cart is defined twice",
+            "visit -> cart",
+        ),
+        (
+            edge_frame([0.1, float("nan"), 0.3]),
+            fk.ProbabilityError,
+            "row 1: edge cart -> paid has probability nan",
+            "cart -> paid",
+        ),
+        (
+            edge_frame([0.1, 0.2, 1.5]),
+            fk.ProbabilityError,
+            "row 2: edge visit -> paid has probability 1.5",
+            "visit -> paid",
+        ),
+        (
+            edge_frame([0.1, -0.2, 0.3]),
+            fk.ProbabilityError,
+            "row 1: edge cart -> paid has probability -0.2",
+            "cart -> paid",
+        ),
+        (
+            edge_frame([0.1, "abc", 0.3]),
+            fk.ProbabilityError,
+            "row 1: edge cart -> paid has probability 'abc'",
+            "cart -> paid",
+        ),
+        (
+            edge_frame([0.1, 0.2, "0.3"]),
+            fk.ProbabilityError,
+            "row 2: edge visit -> paid has probability '0.3'",
+            "visit -> paid",
+        ),
+        (
+            edge_frame(["x", None, 0.3]),
+            fk.ProbabilityError,
+            "row 0: edge visit -> cart has probability 'x'",
+            "visit -> cart",
+        ),
+        (
+            edge_frame([0.1, None, "x"]),
+            fk.ProbabilityError,
+            "row 1: edge cart -> paid has probability None",
+            "cart -> paid",
+        ),
+        (
+            edge_frame([True, False, True]),
+            fk.ProbabilityError,
+            "row 0: edge visit -> cart has probability True",
+            "visit -> cart",
+        ),
+        (
+            edge_frame([0.1, 0.2, 0.3], ("cart", None, "paid")),
+            fk.FunnelFormatError,
+            "row 1: the target stage is missing",
+            "target[1]",
+        ),
+        (
+            edge_frame([0.1, 0.2, 0.3], ("cart", "  ", "paid")),
+            fk.FunnelFormatError,
+            "row 1: stage name '  ' is empty",
+            "target[1]",
+        ),
+        (
+            [("a", "b", 0.5), ("b", "a", "high")],
+            fk.ProbabilityError,
+            "row 1: edge b -> a has probability 'high'",
+            "b -> a",
+        ),
+    ],
+)
+def test_from_edges_errors_name_the_first_bad_row(
+    table: Any, error: type[fk.FunnelError], message: str, subject: str
+) -> None:
+    with pytest.raises(error) as info:
+        fk.Funnel.from_edges(table, success=["paid"])
+    assert str(info.value).startswith(message) and info.value.subject == subject
+
+
+def test_from_edges_rejects_tables_it_cannot_read() -> None:
+    with pytest.raises(fk.FunnelFormatError, match="tuple"):
+        fk.Funnel.from_edges([("a", "b")])
+    with pytest.raises(fk.FunnelFormatError, match="tuple"):
+        fk.Funnel.from_edges([("a", "b", 0.5), ("b", "c")])
+    with pytest.raises(fk.FunnelFormatError, match="DataFrame"):
+        fk.Funnel.from_edges("a,b,0.5")  # type: ignore[arg-type]
+    with pytest.raises(fk.FunnelFormatError, match="column"):
+        fk.Funnel.from_edges({"source": ["a"], "target": ["b"]})
+    with pytest.raises(fk.EmptyFunnelError):
+        fk.Funnel.from_edges(pd.DataFrame({"source": [], "target": [], "probability": []}))
+    with pytest.raises(fk.UnknownStageError, match="do not appear") as info:
+        fk.Funnel.from_edges([(1, 2, 0.5)], success=[3])
+    assert info.value.subject == "3"

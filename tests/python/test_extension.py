@@ -163,3 +163,17 @@ def test_unregistered_extension_still_compares_and_prints() -> None:
     a, b = funnel_with(PyExponential(0.25)), funnel_with(PyExponential(0.25))
     assert a == b and a != funnel_with(PyExponential(0.5))
     assert "unregistered:PyExponential" in repr(PyExponential(0.25))
+
+
+def test_one_table_of_kinds_and_builtins(registered: None) -> None:
+    from funnelkit import extension
+
+    assert set(extension.EXTENSION_KINDS) == set(extension.BUILTINS) == {"distribution"}
+    assert extension.BUILTIN_DISTRIBUTIONS == extension.BUILTINS["distribution"]
+    assert "weibull" in extension.BUILTIN_DISTRIBUTIONS
+    # the engine's reader asks one resolver, naming the kind
+    assert isinstance(extension._resolve("distribution", "py_exponential", {"rate": 2.0}), PyExponential)
+    assert extension._resolve("distribution", "nothing_registered", {}) is None
+    assert extension._resolve("scorer_of_the_future", "x", {}) is None
+    with pytest.raises(TypeError):
+        fk.registered("distribution")["x"] = PyExponential  # type: ignore[index]

@@ -7,6 +7,7 @@ import pickle
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -169,3 +170,112 @@ def test_from_edges_builds_from_a_pandas_table() -> None:
         fk.Funnel.from_edges([("a", "b", float("nan"))], success=["b"])
     stages = shop.stage_table()
     assert stages.loc["paid", "value"] == 60.0 and stages.loc["visit", "kind"] == "transient"
+
+
+def test_from_edges_takes_dataframes_column_mappings_structured_arrays_and_tuples() -> None:
+    rows = [("visit", "cart", 0.25), ("cart", "paid", 0.5), ("visit", "lost", 0.125)]
+    frame = pd.DataFrame(rows, columns=["source", "target", "probability"])
+    columns = {name: frame[name].to_numpy() for name in frame.columns}
+    structured = np.array(rows, dtype=[("source", "U8"), ("target", "U8"), ("probability", "f8")])
+    built = [
+        fk.Funnel.from_edges(edges, success=["paid"], failure=["lost"], values={"paid": 8.0})
+        for edges in (frame, columns, structured, rows, tuple(rows))
+    ]
+    for f in built:
+        assert f == built[0]
+    f = built[0]
+    assert f.stage_names == ["visit", "cart", "paid", "lost"]  # first appearance, source before target
+    assert [s.kind for s in f.stages] == ["transient", "transient", "success", "failure"]
+    assert [(e.source, e.target, e.probability) for e in f.edges] == rows
+    assert f.analyze().expected_value == pytest.approx(0.25 * 0.5 * 8.0)
+    f.add_edge("cart", "visit", 0.25)  # a bulk-built funnel stays an ordinary funnel
+    with pytest.raises(fk.DuplicateEdgeError):
+        f.add_edge("visit", "cart", 0.1)
+
+
+def test_from_edges_names_integer_ids_as_strings() -> None:
+    table = pd.DataFrame({"source": [10, 20, 10], "target": [20, 30, 40], "probability": [0.5, 0.5, 0.25]})
+    f = fk.Funnel.from_edges(table, success=[30], failure=["40"], values={30: 2.0})
+    assert f.stage_names == ["10", "20", "30", "40"]
+    assert f.stages[2].kind == "success" and f.stages[2].value == 2.0 and f.stages[3].kind == "failure"
+    assert "10" in f and 10 not in f
+    mixed = fk.Funnel.from_edges([(7, "7", 0.5), ("7", 8, 0.5)], success=["8"], remainder="drop")
+    assert mixed.stage_names == ["7", "8"]  # 7 and "7" are one stage named "7"
+    assert [(e.source, e.target) for e in mixed.edges] == [("7", "7"), ("7", "8")]
+
+
+def test_from_edges_scales_linearly() -> None:
+    # 200,000 edges: the former per-row Python loop and linear duplicate scan needed minutes.
+    n = 50_000
+    source = np.repeat(np.arange(n), 4)
+    target = (source + np.tile(np.arange(1, 5), n)) % (n + 1)
+    f = fk.Funnel.from_edges(
+        {"source": source, "target": target, "probability": np.full(source.size, 0.2)}, success=[n]
+    )
+    assert len(f) == n + 1 and f._core.edge_count() == 4 * n
+    assert f.stage_names[:3] == ["0", "1", "2"] and f.edges[-1].target == str((n - 1 + 4) % (n + 1))
+    f.validate()
+
+
+def test_len_and_membership_use_the_engine_index() -> None:
+    f = fk.examples.shop_funnel()
+    assert len(f) == len(f.stages) == len(f.stage_names)
+    assert all(name in f for name in f.stage_names)
+    assert "nowhere" not in f and None not in f and 3 not in f
+
+
+def test_metadata_writes_through_and_nested_values_are_read_only() -> None:
+    f = fk.Funnel(metadata={"owner": "growth"})
+    f.metadata["tags"] = ["ads", "email"]
+    f.metadata["limits"] = {"daily": 10}
+    assert f.metadata == {"owner": "growth", "tags": ["ads", "email"], "limits": {"daily": 10}}
+    assert json.loads(f.to_json())["metadata"]["tags"] == ["ads", "email"]
+    assert "tags" in f.metadata and len(f.metadata) == 3 and set(f.metadata) == {"owner", "tags", "limits"}
+    del f.metadata["owner"]
+    assert "owner" not in f.metadata
+    with pytest.raises(KeyError):
+        del f.metadata["owner"]
+    with pytest.raises(TypeError, match="read-only"):
+        f.metadata["limits"]["daily"] = 20
+    with pytest.raises(TypeError, match="read-only"):
+        f.metadata["tags"].append("social")
+    with pytest.raises(TypeError, match="read-only"):
+        f.metadata["limits"].update(weekly=50)
+    with pytest.raises(TypeError, match="strings"):
+        f.metadata[1] = "x"  # type: ignore[index]
+    with pytest.raises(TypeError):
+        f.metadata["bad"] = {1, 2}  # not JSON
+    limits = f.metadata["limits"].copy()  # a copy is an ordinary dict again
+    limits["daily"] = 20
+    f.metadata["limits"] = limits
+    assert f.metadata["limits"] == {"daily": 20} and json.dumps(f.metadata["limits"]) == '{"daily": 20}'
+    assert pickle.loads(pickle.dumps(f.metadata["tags"])) == ["ads", "email"]
+    f.metadata = {"fresh": True}
+    assert f.metadata.copy() == {"fresh": True} and repr(f.metadata) == "{'fresh': True}"
+    with pytest.raises(TypeError, match="mapping"):
+        f.metadata = ["not", "a", "mapping"]  # type: ignore[assignment]
+    g = f.copy()
+    g.metadata["fresh"] = False
+    assert f.metadata["fresh"] is True  # copies do not share metadata
+
+
+def test_stage_and_edge_snapshots_have_read_only_metadata() -> None:
+    f = fk.Funnel().add_stage("a", metadata={"k": 1}).add_stage("b", "success").add_edge("a", "b", 0.5)
+    with pytest.raises(TypeError, match="read-only"):
+        f.stages[0].metadata["k"] = 2
+    assert f.stages[0].metadata == {"k": 1} and f.stages[1].metadata == {} and f.edges[0].metadata == {}
+
+
+def test_bulk_binding_checks_shapes() -> None:
+    f = fk.Funnel().add_stage("a").add_stage("b", "success")
+    with pytest.raises(ValueError, match="same length"):
+        f._core.add_edges(np.array([0]), np.array([1, 0]), np.array([0.5]))
+    with pytest.raises(ValueError, match="1-D"):
+        f._core.add_edges(np.zeros((1, 1)), np.array([1]), np.array([0.5]))
+    with pytest.raises(ValueError, match="one entry per stage"):
+        f._core.add_stages(["c"], ["transient", "success"], np.zeros(1))
+    with pytest.raises(fk.FunnelFormatError, match="stage kind"):
+        f._core.add_stages(["c", "d"], ["transient", "winner"], np.zeros(2))
+    assert f.stage_names == ["a", "b"]  # nothing added by the failed call
+    f._core.add_edges(np.array([0]), np.array([1]), np.array([0.5]))
+    assert f.analyze().success_probability == 0.5

@@ -1,6 +1,7 @@
 #include "funnelkit/model/json_io.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <initializer_list>
 
 #include "funnelkit/core/errors.hpp"
@@ -41,11 +42,13 @@ Json object_at(const Json& value, const std::string& where) {
   return value;
 }
 
-Stage read_stage(const Json& value, const std::string& where, const DistributionResolver& resolver) {
+Stage read_stage(const Json& value, const std::string& where, const ExtensionFactories& extensions) {
   if (!value.is_object()) format_error(where, "must be an object");
   only_keys(value, where, {"name", "kind", "value", "holding", "metadata"});
   Stage stage;
   stage.name = string_at(required(value, where, "name"), where + ".name");
+  if (std::all_of(stage.name.begin(), stage.name.end(), [](unsigned char c) { return std::isspace(c) != 0; }))
+    format_error(where + ".name", "a stage needs a non-empty name, not only whitespace");
   if (const auto it = value.find("kind"); it != value.end()) {
     try {
       stage.kind = stage_kind_from_string(string_at(*it, where + ".kind"));
@@ -55,12 +58,12 @@ Stage read_stage(const Json& value, const std::string& where, const Distribution
   }
   if (const auto it = value.find("value"); it != value.end()) stage.value = number_at(*it, where + ".value");
   if (const auto it = value.find("holding"); it != value.end() && !it->is_null())
-    stage.holding = distribution_from_json(*it, resolver, where + ".holding");
+    stage.holding = distribution_from_json(*it, extensions, where + ".holding");
   if (const auto it = value.find("metadata"); it != value.end()) stage.metadata = object_at(*it, where + ".metadata");
   return stage;
 }
 
-Edge read_edge(const Json& value, const std::string& where, const DistributionResolver& resolver) {
+Edge read_edge(const Json& value, const std::string& where, const ExtensionFactories& extensions) {
   if (!value.is_object()) format_error(where, "must be an object");
   only_keys(value, where, {"from", "to", "probability", "delay", "metadata"});
   Edge edge;
@@ -68,7 +71,7 @@ Edge read_edge(const Json& value, const std::string& where, const DistributionRe
   edge.to = string_at(required(value, where, "to"), where + ".to");
   edge.probability = number_at(required(value, where, "probability"), where + ".probability");
   if (const auto it = value.find("delay"); it != value.end() && !it->is_null())
-    edge.delay = distribution_from_json(*it, resolver, where + ".delay");
+    edge.delay = distribution_from_json(*it, extensions, where + ".delay");
   if (const auto it = value.find("metadata"); it != value.end()) edge.metadata = object_at(*it, where + ".metadata");
   return edge;
 }
@@ -97,7 +100,7 @@ OrderedJson ordered_distribution(const Distribution& distribution) {
 
 }  // namespace
 
-DistributionPtr distribution_from_json(const Json& value, const DistributionResolver& resolver,
+DistributionPtr distribution_from_json(const Json& value, const ExtensionFactories& extensions,
                                        const std::string& where) {
   if (!value.is_object()) format_error(where, "must be an object such as {\"type\": \"exponential\", \"mean\": 2}");
   const auto type = string_at(required(value, where, "type"), where + ".type");
@@ -105,8 +108,7 @@ DistributionPtr distribution_from_json(const Json& value, const DistributionReso
   params.erase("type");
   try {
     if (auto builtin = make_builtin_distribution(type, params)) return builtin;
-    if (resolver)
-      if (auto extension = resolver(type, params)) return extension;
+    if (auto extension = extensions.make<Distribution>(type, params)) return extension;
   } catch (const FunnelError& e) {
     throw FunnelError(e.kind(), where + ": " + e.what(), where);
   }
@@ -124,17 +126,17 @@ Json distribution_to_json(const Distribution& distribution) {
   return out;
 }
 
-Funnel funnel_from_json(std::string_view text, const DistributionResolver& resolver) {
+Funnel funnel_from_json(std::string_view text, const ExtensionFactories& extensions) {
   Json document;
   try {
     document = Json::parse(text.begin(), text.end());
   } catch (const Json::parse_error& e) {
     throw FunnelError(ErrorKind::Format, std::string("malformed JSON: ") + e.what());
   }
-  return funnel_from_json_value(document, resolver);
+  return funnel_from_json_value(document, extensions);
 }
 
-Funnel funnel_from_json_value(const Json& document, const DistributionResolver& resolver) {
+Funnel funnel_from_json_value(const Json& document, const ExtensionFactories& extensions) {
   if (!document.is_object()) format_error("document", "a funnel document must be a JSON object");
   const auto format = document.find("format");
   if (format == document.end() || !format->is_string() || format->get<std::string>() != kFunnelFormat)
@@ -168,11 +170,11 @@ Funnel funnel_from_json_value(const Json& document, const DistributionResolver& 
   const auto& stages = required(document, "document", "stages");
   if (!stages.is_array()) format_error("stages", "must be a list");
   for (std::size_t i = 0; i < stages.size(); ++i)
-    funnel.add_stage(read_stage(stages[i], "stages[" + std::to_string(i) + "]", resolver));
+    funnel.add_stage(read_stage(stages[i], "stages[" + std::to_string(i) + "]", extensions));
   if (const auto it = document.find("edges"); it != document.end()) {
     if (!it->is_array()) format_error("edges", "must be a list");
     for (std::size_t i = 0; i < it->size(); ++i)
-      funnel.add_edge(read_edge((*it)[i], "edges[" + std::to_string(i) + "]", resolver));
+      funnel.add_edge(read_edge((*it)[i], "edges[" + std::to_string(i) + "]", extensions));
   }
   if (const auto it = document.find("entry"); it != document.end()) read_entry(*it, funnel);
   return funnel;

@@ -15,7 +15,7 @@ using ReverseGraph = boost::adjacency_list<boost::vecS, boost::vecS, boost::dire
 
 std::vector<double> row_sums(const Funnel& funnel) {
   std::vector<double> sums(funnel.stages().size(), 0.0);
-  for (const auto& edge : funnel.edges()) sums[funnel.stage_index(edge.from)] += edge.probability;
+  for (std::size_t e = 0; e < funnel.edges().size(); ++e) sums[funnel.source_index(e)] += funnel.edges()[e].probability;
   return sums;
 }
 
@@ -41,8 +41,8 @@ void check_every_stage_can_finish(const Funnel& funnel, const std::vector<double
   const auto n = funnel.stages().size();
   const auto drop = n;  // one extra vertex for the (possibly virtual) drop stage
   ReverseGraph reverse(n + 1);
-  for (const auto& edge : funnel.edges())
-    if (edge.probability > 0.0) boost::add_edge(funnel.stage_index(edge.to), funnel.stage_index(edge.from), reverse);
+  for (std::size_t e = 0; e < funnel.edges().size(); ++e)
+    if (funnel.edges()[e].probability > 0.0) boost::add_edge(funnel.target_index(e), funnel.source_index(e), reverse);
   for (std::size_t i = 0; i < n; ++i)
     if (!funnel.stages()[i].absorbing() && sums[i] < 1.0 - kProbabilityTolerance) boost::add_edge(drop, i, reverse);
 
@@ -83,14 +83,16 @@ void validate(const Funnel& funnel) {
   check_entry(funnel);
 
   std::vector<bool> has_edge(funnel.stages().size(), false);
-  for (const auto& edge : funnel.edges()) {
-    const auto& from = funnel.stage(edge.from);
-    if (from.absorbing())
+  for (std::size_t e = 0; e < funnel.edges().size(); ++e) {
+    const auto source = funnel.source_index(e);
+    if (funnel.stages()[source].absorbing()) {
+      const auto& edge = funnel.edges()[e];
       throw FunnelError(ErrorKind::Structure,
-                        "edge " + edge_label(edge.from, edge.to) + " leaves absorbing stage '" + from.name +
+                        "edge " + edge_label(edge.from, edge.to) + " leaves absorbing stage '" + edge.from +
                             "'; make the stage transient if leads can go on (a loop funnel)",
                         edge_label(edge.from, edge.to));
-    has_edge[funnel.stage_index(edge.from)] = true;
+    }
+    has_edge[source] = true;
   }
 
   const auto sums = row_sums(funnel);

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "funnelkit/core/random.hpp"
+#include "funnelkit/model/extension.hpp"
 
 namespace funnelkit::model {
 
@@ -42,6 +43,11 @@ class Distribution {
 };
 
 using DistributionPtr = std::shared_ptr<const Distribution>;
+
+template <>
+struct ExtensionKind<Distribution> {
+  static constexpr std::string_view name = "distribution";
+};
 
 class Exponential final : public Distribution {
  public:

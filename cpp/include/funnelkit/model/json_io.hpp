@@ -5,12 +5,12 @@
 /// JSON path, because a typo such as "edgs" must not silently give an empty funnel.
 /// Writing uses 17 significant digits, so a round trip reproduces every number exactly.
 
-#include <functional>
 #include <string>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
 
+#include "funnelkit/model/extension.hpp"
 #include "funnelkit/model/funnel.hpp"
 
 namespace funnelkit::model {
@@ -18,18 +18,15 @@ namespace funnelkit::model {
 inline constexpr std::string_view kFunnelFormat = "funnelkit.funnel";
 inline constexpr int kFunnelSchemaVersion = 1;
 
-/// Builds distributions the engine does not know (Python extensions registered by name).
-/// Returns nullptr for an unknown type.
-using DistributionResolver =
-    std::function<DistributionPtr(const std::string& type, const nlohmann::json& params)>;
-
-[[nodiscard]] Funnel funnel_from_json(std::string_view text, const DistributionResolver& resolver = {});
-[[nodiscard]] Funnel funnel_from_json_value(const nlohmann::json& document, const DistributionResolver& resolver = {});
+/// `extensions` builds the types the engine does not know (Python extensions registered by
+/// name), for every kind the document may name. Building is linear in the document's size.
+[[nodiscard]] Funnel funnel_from_json(std::string_view text, const ExtensionFactories& extensions = {});
+[[nodiscard]] Funnel funnel_from_json_value(const nlohmann::json& document, const ExtensionFactories& extensions = {});
 [[nodiscard]] std::string funnel_to_json(const Funnel& funnel, int indent = 2);
 
 /// {"type": "lognormal", "mu": 1.2, "sigma": 0.8}: the type plus its parameters, flat.
 [[nodiscard]] DistributionPtr distribution_from_json(const nlohmann::json& value,
-                                                     const DistributionResolver& resolver = {},
+                                                     const ExtensionFactories& extensions = {},
                                                      const std::string& where = "distribution");
 [[nodiscard]] nlohmann::json distribution_to_json(const Distribution& distribution);
 
