@@ -22,7 +22,7 @@ Chain Chain::compile(const model::Funnel& funnel) {
   // Group edges by source, keeping declaration order within a row.
   std::vector<std::vector<std::size_t>> rows(n);
   for (std::size_t e = 0; e < funnel.edges().size(); ++e)
-    rows[funnel.stage_index(funnel.edges()[e].from)].push_back(e);
+    rows[funnel.source_index(e)].push_back(e);
 
   std::vector<double> remainder(n, 0.0);
   bool needs_drop = false;
@@ -62,7 +62,7 @@ Chain Chain::compile(const model::Funnel& funnel) {
       for (const auto e : rows[i]) {
         const auto& edge = funnel.edges()[e];
         Transition t;
-        t.to = funnel.stage_index(edge.to);
+        t.to = funnel.target_index(e);
         t.probability = edge.probability;
         t.edge = e;
         moments(edge.delay ? edge.delay : stages[i].holding, t);
