@@ -47,6 +47,12 @@ fi
 
 # -- is the installed build current? --------------------------------------------------------
 stamp=.venv/funnelkit-setup.stamp
+fresh_venv=0
+if [ -n "${PYTHON:-}" ] && [ -x .venv/bin/python ] && [ "$(.venv/bin/python -V 2>&1)" != "$("$python" -V 2>&1)" ]; then
+  say ".venv has $(.venv/bin/python -V 2>&1) but PYTHON is $("$python" -V 2>&1): making .venv afresh"
+  fresh_venv=1
+  rm -f "$stamp"
+fi
 inputs_hash() {
   # Names and contents of every file the build reads, new untracked ones included.
   local listing
@@ -63,7 +69,8 @@ if [ -f "$stamp" ]; then
   stamped_extras=$(sed -n 's/^extras //p' "$stamp")
 fi
 # The extras wanted now and those installed before (they stay installed across rebuilds).
-all_extras=$(printf '%s,%s' "$extras" "$stamped_extras" | tr , '\n' | sed '/^$/d' | LC_ALL=C sort -u | paste -sd, -)
+union_extras() { printf '%s,%s' "$extras" "$stamped_extras" | tr , '\n' | sed '/^$/d' | LC_ALL=C sort -u | paste -sd, -; }
+all_extras=$(union_extras)
 
 funnelkit_version() { .venv/bin/python -c 'import funnelkit; print(funnelkit.__version__)'; }
 if [ "$inputs" = "$stamped_inputs" ] && [ "$all_extras" = "$stamped_extras" ]; then
@@ -75,13 +82,14 @@ if [ "$inputs" = "$stamped_inputs" ] && [ "$all_extras" = "$stamped_extras" ]; t
 fi
 
 # -- virtual environment ---------------------------------------------------------------------
-if ! .venv/bin/python -m pip --version >/dev/null 2>&1; then
+if [ "$fresh_venv" = 1 ] || ! .venv/bin/python -m pip --version >/dev/null 2>&1; then
   # Missing, or left half-made by an earlier failure (no pip): make it afresh.
   say "creating the virtual environment .venv"
   if ! "$python" -c 'import ensurepip' 2>/dev/null && [[ "$(command -v "$python")" == /usr/bin/* ]]; then
     apt_install "$("$python" -c 'import sys; print(f"python{sys.version_info[0]}.{sys.version_info[1]}-venv")')"
   fi
   "$python" -m venv --clear .venv || die "could not create the virtual environment .venv with $python (see above)"
+  stamped_extras="" && all_extras=$(union_extras) # a new environment has no extras yet
 fi
 
 pip_quietly() {
@@ -96,7 +104,9 @@ pip_quietly() {
 }
 
 # -- build requirements and the package ------------------------------------------------------
-rm -f "$stamp" # from here on the installed build is not known to match the sources
+# From here on the installed build is not known to match the sources; the extras installed
+# before stay installed whatever happens next.
+printf 'inputs unknown\nextras %s\n' "$stamped_extras" >"$stamp" || die "could not write $stamp"
 # One list to keep up to date (pyproject.toml), plus the tools scikit-build-core would
 # otherwise fetch for an isolated build.
 requires_text=$(.venv/bin/python scripts/build_requires.py pyproject.toml) ||
