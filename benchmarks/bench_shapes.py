@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import math
+import multiprocessing
 import os
 import platform
 import time
@@ -308,9 +309,39 @@ class Row:
     diff: float = math.nan
 
 
+def capped(job: Callable[[], Any], cap: float) -> tuple[str, Any]:
+    """Run ``job`` in a forked worker and wait at most ``cap`` seconds: ("ok", its result),
+    ("stopped", None) when it ran out of time, ("failed", message) when it raised or died.
+    A C++ call cannot be interrupted from Python; a worker process can be."""
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+
+    def work() -> None:
+        try:
+            sender.send(("ok", job()))
+        except BaseException as error:  # report everything, the parent decides
+            sender.send(("failed", f"{type(error).__name__}: {error}"))
+
+    worker = context.Process(target=work, daemon=True)
+    worker.start()
+    sender.close()  # so that a worker dying without a word reads as end of file
+    try:
+        if not receiver.poll(cap):
+            worker.kill()
+            return "stopped", None
+        outcome: tuple[str, Any] = receiver.recv()
+        return outcome
+    except EOFError:
+        return "failed", f"worker exited with {worker.exitcode}"
+    finally:
+        worker.join()
+        receiver.close()
+
+
 def measure(shape: str, n: int, args: argparse.Namespace, skipper: Skipper, progress: tqdm) -> list[Row]:
     """Every task on one funnel: funnelkit (each run from a fresh Funnel.from_edges), then the
-    contenders on the matrices built once from the same table."""
+    contenders on the matrices built once from the same table; each in a worker stopped at
+    the cap."""
     table = SHAPES[shape](n, seed=0)
     chain_times: list[float] = []
 
@@ -324,6 +355,7 @@ def measure(shape: str, n: int, args: argparse.Namespace, skipper: Skipper, prog
     chain = chain_from_edges(table)
     builds: list[float] = []
     skip_funnelkit = skipper.skip((shape, "funnelkit", "build"), n)
+    stopped = f"> {args.cap:g} s"
     rows: list[Row] = []
     for task in args.tasks:
         cells = {name: Cell() for name in ("funnelkit", *CONTENDERS)}
@@ -334,16 +366,28 @@ def measure(shape: str, n: int, args: argparse.Namespace, skipper: Skipper, prog
             cells["funnelkit"].note = "skipped"
         else:
 
-            def run_ours(task: str = task) -> float:
-                nonlocal ours
-                started = time.perf_counter()
-                funnel = build(table)  # a fresh funnel: nothing compiled or cached yet
-                built = time.perf_counter()
-                ours = FUNNELKIT_TASKS[task](funnel)
-                builds.append(built - started)
-                return time.perf_counter() - built
+            def ours_job(task: str = task) -> tuple[float, list[float], dict[str, Any]]:
+                times: list[float] = []
+                result: dict[str, Any] = {}
 
-            cells["funnelkit"].seconds = repeat(run_ours, args.budget)
+                def run() -> float:
+                    nonlocal result
+                    started = time.perf_counter()
+                    funnel = build(table)  # a fresh funnel: nothing compiled or cached yet
+                    built = time.perf_counter()
+                    result = FUNNELKIT_TASKS[task](funnel)
+                    times.append(built - started)
+                    return time.perf_counter() - built
+
+                return repeat(run, args.budget), times, result
+
+            status, value = capped(ours_job, args.cap)
+            if status == "ok":
+                cells["funnelkit"].seconds, times, ours = value
+                builds += times
+            else:
+                cells["funnelkit"].note = stopped if status == "stopped" else f"failed: {value}"
+                skip_funnelkit = status == "stopped"  # every task starts with analyze()
         skipper.record(key, n, cells["funnelkit"].seconds)
 
         diffs = []
@@ -362,30 +406,35 @@ def measure(shape: str, n: int, args: argparse.Namespace, skipper: Skipper, prog
                 cell.note = "skipped"
                 skipper.record(key, n, math.nan)
                 continue
-            theirs: dict[str, Any] = {}
-            partial: Partial | None = None
 
-            def run_theirs(task: str = task, kind: str = kind) -> float:
-                nonlocal theirs, partial
-                started = time.perf_counter()
-                theirs, partial = CONTENDER_TASKS[task](kind, chain, args.column_budget)
-                elapsed = time.perf_counter() - started
-                return partial.extrapolate(elapsed) if partial else elapsed
+            def theirs_job(task: str = task, kind: str = kind) -> tuple[float, dict[str, Any], bool]:
+                result: dict[str, Any] = {}
+                partial: Partial | None = None
 
-            try:
-                cell.seconds = repeat(run_theirs, args.budget)
-                cell.note = "est." if partial else ""
+                def run() -> float:
+                    nonlocal result, partial
+                    started = time.perf_counter()
+                    result, partial = CONTENDER_TASKS[task](kind, chain, args.column_budget)
+                    elapsed = time.perf_counter() - started
+                    return partial.extrapolate(elapsed) if partial else elapsed
+
+                return repeat(run, args.budget), result, partial is not None
+
+            status, value = capped(theirs_job, args.cap)
+            if status == "ok":
+                cell.seconds, theirs, estimated = value
+                cell.note = "est." if estimated else ""
                 if ours is not None:
                     diffs.append(difference(task, ours, theirs, chain))
-            except (Unfinished, MemoryError, RuntimeError) as error:
-                cell.note = f"failed: {error}"
+            else:
+                cell.note = stopped if status == "stopped" else f"failed: {value}"
             skipper.record(key, n, cell.seconds)
         rows.append(Row(shape, n, len(table), task, cells, max(diffs) if diffs else math.nan))
 
     build_cells = {name: Cell() for name in ("funnelkit", *CONTENDERS)}
     if builds:
         build_cells["funnelkit"].seconds = min(builds)
-    else:
+    elif skip_funnelkit:
         build_cells["funnelkit"].note = "skipped"
     skipper.record((shape, "funnelkit", "build"), n, build_cells["funnelkit"].seconds)
     build_cells["splu"].seconds = min(chain_times)
@@ -501,6 +550,7 @@ def main() -> None:
     print(f"Machine: {machine(args.blas_threads)}")
     skipper = Skipper(args.cap)
     rows: list[Row] = []
+    tqdm.monitor_interval = 0  # no monitor thread: the workers are forked
     with threadpool_limits(limits=args.blas_threads), tqdm(jobs, desc="shapes x sizes", unit="funnel") as progress:
         for shape, n in progress:
             rows += measure(shape, n, args, skipper, progress)
