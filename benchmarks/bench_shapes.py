@@ -17,14 +17,16 @@ Tasks, each from a fresh funnel and a fresh ``analyze()`` (so nothing is cached 
 Contenders: NumPy dense (``solve``/``inv``, up to 2,000 stages), SciPy ``splu`` and SciPy
 ``gmres`` preconditioned with ``spilu``. Reach and removal need diag((I - Q)^-1): the plain
 SciPy way solves column by column; when that would take longer than --column-budget, a part of
-the columns is solved and the total extrapolated ("est."). Sizes whose time, extrapolated from
-the smaller sizes, would pass --cap are "skipped". Times are the best of several runs; ratios
-are contender / funnelkit (higher means funnelkit is faster). "max |diff|" is the largest
-difference to funnelkit over every contender and number compared (probabilities absolute,
-value and steps relative).
+the columns is solved and the total extrapolated ("est."). Each measurement runs in a forked
+worker that is stopped at --cap ("> 30 s"); sizes whose time, extrapolated from the smaller
+sizes, would pass the cap are "skipped". BLAS runs on one thread (funnelkit uses one core;
+--blas-threads to change). Times are the best of several runs; ratios are contender /
+funnelkit (higher means funnelkit is faster). "max |diff|" is the largest difference to
+funnelkit over every contender and number compared (probabilities absolute, value and steps
+relative). Funnels have no holding times, so expected_time is 0; expected_steps stands in.
 
     python benchmarks/bench_shapes.py                 # 10 ... 10,000 stages, a few minutes
-    python benchmarks/bench_shapes.py --large         # adds 100,000 stages
+    python benchmarks/bench_shapes.py --large         # adds 100,000 stages (cap 120 s)
     python benchmarks/bench_shapes.py --quick         # up to 1,000 stages (development)
 """
 
@@ -354,7 +356,8 @@ def measure(shape: str, n: int, args: argparse.Namespace, skipper: Skipper, prog
     repeat(build_chain, args.budget)
     chain = chain_from_edges(table)
     builds: list[float] = []
-    skip_funnelkit = skipper.skip((shape, "funnelkit", "build"), n)
+    build_hopeless = skipper.skip((shape, "funnelkit", "build"), n)
+    skip_funnelkit = build_hopeless
     stopped = f"> {args.cap:g} s"
     rows: list[Row] = []
     for task in args.tasks:
@@ -432,10 +435,23 @@ def measure(shape: str, n: int, args: argparse.Namespace, skipper: Skipper, prog
         rows.append(Row(shape, n, len(table), task, cells, max(diffs) if diffs else math.nan))
 
     build_cells = {name: Cell() for name in ("funnelkit", *CONTENDERS)}
-    if builds:
-        build_cells["funnelkit"].seconds = min(builds)
-    elif skip_funnelkit:
+    if build_hopeless:
         build_cells["funnelkit"].note = "skipped"
+    elif builds:
+        build_cells["funnelkit"].seconds = min(builds)
+    else:  # every analysis was stopped or failed: time the build alone
+
+        def build_job() -> float:
+            started = time.perf_counter()
+            build(table)
+            return time.perf_counter() - started
+
+        progress.set_postfix_str(f"{shape} {n:,} build: funnelkit")
+        status, value = capped(build_job, args.cap)
+        if status == "ok":
+            build_cells["funnelkit"].seconds = value
+        else:
+            build_cells["funnelkit"].note = stopped if status == "stopped" else f"failed: {value}"
     skipper.record((shape, "funnelkit", "build"), n, build_cells["funnelkit"].seconds)
     build_cells["splu"].seconds = min(chain_times)
     rows.insert(0, Row(shape, n, len(table), "build", build_cells))
@@ -458,7 +474,7 @@ def show_ratio(cell: Cell, ours: Cell) -> str:
     if cell.note not in ("", "est.") or math.isnan(cell.seconds) or math.isnan(ours.seconds) or ours.seconds <= 0:
         return "—"
     r = cell.seconds / ours.seconds
-    return (f"{r:.2f}" if r < 1 else f"{r:.1f}" if r < 10 else f"{r:,.0f}") + TIMES
+    return (f"{r:.2g}" if r < 1 else f"{r:.1f}" if r < 10 else f"{r:,.0f}") + TIMES
 
 
 def table_rows(rows: Iterable[Row]) -> tuple[list[str], list[list[str]]]:
@@ -521,7 +537,9 @@ def main() -> None:
     parser.add_argument("--tasks", default=",".join(TASKS), help="comma-separated, from: " + ", ".join(TASKS))
     parser.add_argument("--sizes", help="comma-separated stage counts for every shape (instead of the defaults)")
     parser.add_argument("--budget", type=float, default=1.0, help="seconds of repeats per timing (default 1)")
-    parser.add_argument("--cap", type=float, default=30.0, help="skip runs predicted to take longer (s, default 30)")
+    parser.add_argument(
+        "--cap", type=float, help="stop (or skip) what takes longer than this many seconds (default 30, --large 120)"
+    )
     parser.add_argument(
         "--blas-threads",
         type=int,
@@ -532,6 +550,8 @@ def main() -> None:
         "--column-budget", type=float, default=3.0, help="seconds of column-by-column solves before extrapolating"
     )
     args = parser.parse_args()
+    if args.cap is None:
+        args.cap = 120.0 if args.large else 30.0
     shapes = [s for s in args.shapes.split(",") if s]
     args.tasks = [t for t in args.tasks.split(",") if t]
     for chosen, known in ((shapes, SHAPES), (args.tasks, TASKS)):
@@ -560,7 +580,8 @@ def main() -> None:
         "\nbuild: Funnel.from_edges vs pandas -> scipy.sparse CSR of Q and R. cheap: analyze() and its summary"
         " numbers with absorption() vs solves of (I - Q) X = [R, 1]. reach and removal: vs diag((I - Q)^-1)"
         " column by column ('est.': extrapolated from the columns solved within --column-budget)."
-        f" NumPy dense only up to {DENSE_LIMIT:,} stages; 'skipped': predicted beyond --cap={args.cap:g} s."
+        f" NumPy dense only up to {DENSE_LIMIT:,} stages. '> {args.cap:g} s': stopped at --cap;"
+        " 'skipped': predicted beyond it from the smaller sizes."
     )
     print("\nMarkdown (for benchmarks/README.md):\n")
     print(f"Machine: {machine(args.blas_threads)}\n")
