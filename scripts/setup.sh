@@ -119,6 +119,6 @@ say "building and installing funnelkit[$extras] (incremental: seconds to a minut
 FUNNELKIT_WERROR=${FUNNELKIT_WERROR:-ON} pip_quietly install --no-build-isolation ".[${extras}]" ||
   die "pip could not build or install funnelkit[$extras] (compiler or pip output above)"
 version=$(funnelkit_version) || die "funnelkit was installed but 'import funnelkit' fails in .venv"
-printf 'inputs %s\nextras %s\n' "$inputs" "$all_extras" >"$stamp.tmp" && mv "$stamp.tmp" "$stamp" ||
+{ printf 'inputs %s\nextras %s\n' "$inputs" "$all_extras" >"$stamp.tmp" && mv "$stamp.tmp" "$stamp"; } ||
   die "could not write $stamp"
 say "ready (funnelkit $version)"
