@@ -11,9 +11,10 @@ test:  ## C++ and Python tests, notebooks, doctests, type check
 sanitize:  ## C++ tests under ASan + UBSan
 	scripts/sanitize.sh
 
-bench:  ## analytics benchmark against NumPy/SciPy (BENCH_ARGS=--large for 10,000+ stages)
+BENCH ?= shapes
+bench:  ## funnelkit vs NumPy/SciPy: BENCH=shapes (four funnel shapes) or analytics; BENCH_ARGS=--large adds 100,000 stages
 	scripts/setup.sh --bench
-	.venv/bin/python benchmarks/bench_analytics.py $(BENCH_ARGS)
+	.venv/bin/python benchmarks/bench_$(BENCH).py $(BENCH_ARGS)
 
 clean:
 	rm -rf build .venv

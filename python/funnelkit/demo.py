@@ -1,45 +1,99 @@
 """The main job: build a typical shop funnel and print its analysis.
 
-Run with ``python -m funnelkit.demo`` (or ``make demo`` from a checkout).
+Run with ``python -m funnelkit.demo`` (or ``make demo`` from a checkout). Counts are printed as
+whole numbers with thousands separators, shares and probabilities as percentages, money and
+times with two decimals.
 """
 
 from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
 
 import pandas as pd
 
 from funnelkit import examples
 
+__all__ = ["main"]
+
+Formatter = Callable[[object], str]
+
+
+def _number(spec: str, suffix: str = "") -> Formatter:
+    def format_(x: object) -> str:
+        value = float(x)  # type: ignore[arg-type]  # pandas hands over numbers
+        return "-" if math.isnan(value) else f"{value:{spec}}{suffix}"
+
+    return format_
+
+
+COUNT = _number(",.0f")  # 1,045
+PERCENT = _number(".2%")  # 1.05%
+DECIMAL = _number(",.2f")  # 16.70, 1,234.50
+FINE = _number(".4f")  # 0.0261 (derivatives)
+
+
+def _table(frame: pd.DataFrame, formats: Mapping[str, Formatter], **options: object) -> str:
+    """The frame as text, each listed column with its format, other numbers as DECIMAL, NaN as -."""
+    formatters = {
+        column: formats.get(column, DECIMAL)
+        for column in frame.columns
+        if column in formats or pd.api.types.is_float_dtype(frame[column])
+    }
+    return str(frame.to_string(formatters=formatters, na_rep="-", **options))
+
+
+def _summary_text(summary: pd.DataFrame) -> str:
+    """The summary has one value column mixing probabilities, money, steps and hours."""
+    rows = [
+        (name, PERCENT(value) if "probability" in name or name.startswith("P(") else DECIMAL(value))
+        for name, value in summary["value"].items()
+    ]
+    width = max(len(str(name)) for name, _ in rows)
+    digits = max(len(text) for _, text in rows)
+    return "\n".join(f"{name:<{width}}  {text:>{digits}}" for name, text in rows)
+
 
 def main(visitors: int = 100_000) -> None:
     pd.set_option("display.width", 140)
     pd.set_option("display.max_columns", 12)
-    pd.set_option("display.float_format", lambda x: f"{x:,.4g}")
 
     print("== Lead nurturing: the seed arithmetic ==")
     base = examples.nurturing_funnel(nurture=False).analyze()
     nurtured = examples.nurturing_funnel().analyze()
-    print(f"{visitors:,} visitors, 1% buy at once:          {base.success_probability * visitors:,.0f} buyers")
-    print(f"+ 20% warm leads, 10% of them nurtured:  {nurtured.success_probability * visitors:,.0f} buyers")
-    print(f"revenue x{nurtured.expected_value / base.expected_value:.1f}\n")
+    before = base.success_probability * visitors
+    after = nurtured.success_probability * visitors
+    print(f"{visitors:,} visitors, 1% buy at once:            {before:,.0f} buyers")
+    gain = f"+{after - before:,.0f}, x{after / before:.1f}"
+    print(f"with nurturing (20% warm leads, 10% convert): {after:,.0f} buyers ({gain})")
+    print(
+        f"revenue per visitor: {base.expected_value:.2f} -> {nurtured.expected_value:.2f}"
+        f" (x{nurtured.expected_value / base.expected_value:.1f})\n"
+    )
 
     shop = examples.shop_funnel()
     analysis = shop.analyze()
     print(f"== {shop.name}: {len(shop)} stages, times in {shop.time_unit} ==")
-    print(analysis.summary().to_pandas(), "\n")
-    print(analysis.conversion(visitors=visitors).to_pandas(), "\n")
+    print(_summary_text(analysis.summary().to_pandas()), "\n")
+    shares = ["reached", "from_previous", "from_start", "dropped", "drop_rate"]
+    conversion = analysis.conversion(visitors=visitors).to_pandas()
+    print(f"Conversion of {visitors:,} visitors:")
+    print(_table(conversion, {**dict.fromkeys(shares, PERCENT), "reached_count": COUNT, "dropped_count": COUNT}), "\n")
     print("Most likely path to a purchase:", shop.most_likely_path(), "\n")
-    print(analysis.removal_effects().to_pandas(), "\n")
-    top = analysis.sensitivity().to_pandas().sort_values("success_elasticity", ascending=False).head(5)
+    removal = analysis.removal_effects().to_pandas()
+    print("What each stage is worth (removal effects; value_lost per visitor):")
+    percent_columns = ["reached", "conversions_lost", "removal_effect", "attribution_share", "value_effect"]
+    print(_table(removal, {**dict.fromkeys(percent_columns, PERCENT), "value_lost": DECIMAL}), "\n")
+    sensitivity = analysis.sensitivity().to_pandas()
+    top = sensitivity.sort_values("success_elasticity", ascending=False).head(5)
     print("Edges where a 1% improvement moves conversion most:")
-    print(
-        top[["source", "target", "probability", "d_success", "success_elasticity"]].to_string(index=False),
-        "\n",
-    )
+    columns = ["source", "target", "probability", "d_success", "success_elasticity"]
+    print(_table(top[columns], {"probability": PERCENT, "d_success": FINE}, index=False), "\n")
 
     lifecycle = examples.lifecycle_funnel()
-    after = lifecycle.analyze()
-    print(f"== {lifecycle.name} (loops, discount {lifecycle.discount}) ==")
-    print(after.stages().to_pandas()[["reached", "expected_visits", "expected_value", "expected_time"]])
+    stages = lifecycle.analyze().stages().to_pandas()
+    print(f"== {lifecycle.name} (loops, discount {lifecycle.discount}, times in {lifecycle.time_unit}) ==")
+    print(_table(stages[["reached", "expected_visits", "expected_value", "expected_time"]], {"reached": PERCENT}))
 
 
 if __name__ == "__main__":
