@@ -19,8 +19,8 @@ Contenders: NumPy dense (``solve``/``inv``, up to 2,000 stages), SciPy ``splu`` 
 SciPy way solves column by column; when that would take longer than --column-budget, a part of
 the columns is solved and the total extrapolated ("est."). Each measurement runs in a forked
 worker that is stopped at --cap ("> 30 s"); sizes whose time, extrapolated from the smaller
-sizes, would pass the cap are "skipped". BLAS runs on one thread (funnelkit uses one core;
---blas-threads to change). Times are the best of several runs; ratios are contender /
+sizes, would pass the cap are "skipped". BLAS and funnelkit both use every core
+(--blas-threads to change BLAS's). Times are the best of several runs; ratios are contender /
 funnelkit (higher means funnelkit is faster). "max |diff|" is the largest difference to
 funnelkit over every contender and number compared (probabilities absolute, value and steps
 relative). Funnels have no holding times, so expected_time is 0; expected_steps stands in.
@@ -543,8 +543,8 @@ def main() -> None:
     parser.add_argument(
         "--blas-threads",
         type=int,
-        default=1,
-        help="threads for NumPy/SciPy's BLAS (default 1, like funnelkit; more threads on a busy machine add noise)",
+        default=os.cpu_count() or 1,
+        help="threads for NumPy/SciPy's BLAS (default: every core, as funnelkit uses them)",
     )
     parser.add_argument(
         "--column-budget", type=float, default=3.0, help="seconds of column-by-column solves before extrapolating"

@@ -65,7 +65,8 @@ py::dict report_to_dict(const Chain& chain, const markov::ComponentReport& r) {
   return py::dict("first_stage"_a = chain.name(r.first_state), "size"_a = r.size, "nonzeros"_a = r.nonzeros,
                   "discount"_a = r.discount, "method"_a = std::string(markov::to_string(r.method)),
                   "factor_nonzeros"_a = r.factor_nonzeros, "solves"_a = r.solves, "max_iterations"_a = r.max_iterations,
-                  "max_residual"_a = r.max_residual, "fell_back"_a = r.fell_back);
+                  "max_residual"_a = r.max_residual, "fell_back"_a = r.fell_back,
+                  "diagonal_method"_a = r.diagonal_method);
 }
 
 }  // namespace

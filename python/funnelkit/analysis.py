@@ -320,8 +320,10 @@ class FunnelAnalysis:
     def solver_report(self) -> TableResult:
         """How each strongly connected component with a loop was solved so far: its size, the
         method (``dense``, ``sparse_lu`` or ``iterative``), the number of solves, the largest
-        relative residual ``||b - A x|| / ||b||`` and, for iterative solves, the most
-        iterations one took. Stages on no loop are solved by one division and not listed."""
+        relative residual ``||b - A x|| / ||b||``, for iterative solves the most iterations one
+        took, and how the reach of its stages was computed (``diagonal_method``: column solves
+        with ``dense``, ``sparse_lu`` or ``iterative``, or ``dense_inverse``). Stages on no loop
+        are solved by one division and not listed."""
         frame = pd.DataFrame(
             self._engine.solver_report(),
             columns=[
@@ -335,6 +337,7 @@ class FunnelAnalysis:
                 "max_iterations",
                 "max_residual",
                 "fell_back",
+                "diagonal_method",
             ],
         )
         return TableResult(f"Solvers used for {self._title}", frame)

@@ -176,6 +176,16 @@ class IterativeSolver final : public ComponentSolver {
     record(relative_residual(b, x, transposed), outcome.iterations, true);
   }
 
+  // Many unit columns are cheaper through a sparse LU when its factor stays sparse (loops that
+  // stay local): predicted once, at the first request, by the bounded fill count.
+  [[nodiscard]] const ComponentSolver* column_solver() const override {
+    std::call_once(column_once_, [&] {
+      const auto budget = kFillBudgetFactor * to_size(a_.nonZeros());
+      if (bounded_fill(a_, budget) <= budget) column_solver_ = &lu();
+    });
+    return column_solver_;
+  }
+
  protected:
   // Unit columns eight at a time: one pass over the matrix and the preconditioner serves all.
   void column_diagonal(std::span<const std::size_t> positions, std::span<double> out) const override {
@@ -199,12 +209,14 @@ class IterativeSolver final : public ComponentSolver {
   }
 
  private:
-  // Built once, the first time an iterative solve misses its tolerance.
+  const ComponentSolver& lu() const {
+    std::call_once(lu_once_, [&] { lu_ = make_sparse_lu_solver(a_, report()); });
+    return *lu_;
+  }
+
+  // The sparse LU, when an iterative solve misses its tolerance.
   const ComponentSolver& direct(double residual) const {
-    std::call_once(direct_once_, [&] {
-      if (to_size(a_.rows()) <= fallback_limit_) direct_ = make_sparse_lu_solver(a_, report());
-    });
-    if (!direct_)
+    if (to_size(a_.rows()) > fallback_limit_)
       throw FunnelError(ErrorKind::Convergence,
                         "the iterative solve of the " + std::to_string(a_.rows()) + "-stage loop component containing '" +
                             name_ + "' stopped at relative residual " + std::to_string(residual) + " (tolerance " +
@@ -212,7 +224,7 @@ class IterativeSolver final : public ComponentSolver {
                             ") and the component is too large for a direct solve; its loops are left with too small "
                             "a probability: give them a larger exit probability",
                         name_);
-    return *direct_;
+    return lu();
   }
 
   RowMatrix transpose_;
@@ -220,8 +232,9 @@ class IterativeSolver final : public ComponentSolver {
   KrylovSettings settings_;
   std::size_t fallback_limit_;
   std::string name_;
-  mutable std::once_flag direct_once_;
-  mutable std::unique_ptr<ComponentSolver> direct_;
+  mutable std::once_flag lu_once_, column_once_;
+  mutable std::unique_ptr<ComponentSolver> lu_;
+  mutable const ComponentSolver* column_solver_ = nullptr;
 };
 
 }  // namespace
@@ -231,29 +244,37 @@ ComponentSolver::ComponentSolver(RowMatrix a, ComponentReport report) : a_(std::
   a_.makeCompressed();
 }
 
-bool ComponentSolver::prefers_dense_inverse(std::size_t requested) const {
-  // Many columns of a moderate component: one dense inverse beats the column solves, since
-  // its matrix products run near peak speed while column solves are bound by memory.
+void ComponentSolver::prepare_diagonal(std::size_t requested) const {
+  // One dense inverse beats many column solves on a moderate component: its matrix products
+  // run near peak speed while column solves are bound by memory.
+  const auto* helper = column_solver();
+  const double columns = static_cast<double>(requested) * (helper ? helper->column_cost() : column_cost());
   const auto k = static_cast<double>(a_.rows());
-  return a_.rows() <= static_cast<Index>(kDenseInverseLimit) &&
-         kDenseFlopsPerColumnFlop * k * k * k < static_cast<double>(requested) * column_cost();
+  if (a_.rows() <= static_cast<Index>(kDenseInverseLimit) && kDenseFlopsPerColumnFlop * k * k * k < columns) {
+    plan_ = DiagonalPlan::DenseInverse;
+    set_diagonal_method("dense_inverse");
+    if (dense_diagonal_.size() == 0) {
+      const Eigen::MatrixXd inverse = DenseLu(a_).inverse();
+      double worst = 0.0;
+      for (Index j = 0; j < inverse.cols(); ++j)
+        worst = std::max(worst, relative_residual(VectorXd::Unit(a_.rows(), j), inverse.col(j), false));
+      record(worst);
+      dense_diagonal_ = inverse.diagonal();
+    }
+  } else {
+    plan_ = helper ? DiagonalPlan::HelperColumns : DiagonalPlan::Columns;
+    set_diagonal_method(helper ? to_string(helper->report().method) : to_string(report().method));
+  }
 }
 
-void ComponentSolver::inverse_diagonal(std::span<const std::size_t> positions, std::span<double> out,
-                                       bool dense) const {
-  if (!dense) {
-    column_diagonal(positions, out);
-    return;
+void ComponentSolver::inverse_diagonal(std::span<const std::size_t> positions, std::span<double> out) const {
+  switch (plan_) {
+    case DiagonalPlan::DenseInverse:
+      for (std::size_t c = 0; c < positions.size(); ++c) out[c] = dense_diagonal_[to_index(positions[c])];
+      return;
+    case DiagonalPlan::HelperColumns: column_solver()->column_diagonal(positions, out); return;
+    case DiagonalPlan::Columns: column_diagonal(positions, out); return;
   }
-  std::call_once(dense_once_, [&] {
-    const Eigen::MatrixXd inverse = DenseLu(a_).inverse();
-    dense_diagonal_ = inverse.diagonal();
-    double worst = 0.0;
-    for (Index j = 0; j < inverse.cols(); ++j)
-      worst = std::max(worst, relative_residual(VectorXd::Unit(a_.rows(), j), inverse.col(j), false));
-    record(worst);
-  });
-  for (std::size_t c = 0; c < positions.size(); ++c) out[c] = dense_diagonal_[to_index(positions[c])];
 }
 
 void ComponentSolver::column_diagonal(std::span<const std::size_t> positions, std::span<double> out) const {
@@ -267,8 +288,17 @@ void ComponentSolver::column_diagonal(std::span<const std::size_t> positions, st
 }
 
 ComponentReport ComponentSolver::report() const {
-  const std::lock_guard lock(mutex_);
-  return report_;
+  ComponentReport out;
+  {
+    const std::lock_guard lock(mutex_);
+    out = report_;
+  }
+  if (plan_ == DiagonalPlan::HelperColumns) {  // the helper's column solves count as ours
+    const auto helper = column_solver()->report();
+    out.solves += helper.solves;
+    out.max_residual = std::max(out.max_residual, helper.max_residual);
+  }
+  return out;
 }
 
 double ComponentSolver::relative_residual(const VectorXd& b, const Eigen::Ref<const VectorXd>& x,
@@ -287,6 +317,11 @@ void ComponentSolver::record(double residual, std::size_t iterations, bool fell_
   report_.max_residual = std::max(report_.max_residual, residual);
   report_.max_iterations = std::max(report_.max_iterations, iterations);
   report_.fell_back = report_.fell_back || fell_back;
+}
+
+void ComponentSolver::set_diagonal_method(std::string_view method) const {
+  const std::lock_guard lock(mutex_);
+  report_.diagonal_method = method;
 }
 
 void ComponentSolver::set_factor_nonzeros(std::size_t count) {

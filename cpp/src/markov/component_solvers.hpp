@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include <Eigen/Dense>
@@ -18,6 +19,11 @@
 
 namespace funnelkit::markov::detail {
 
+// A sparse LU whose predicted factor stays below this many times the block's nonzeros costs
+// less per column solve than a Krylov solve (tens of iterations, each a few products with the
+// block and its incomplete factors).
+inline constexpr std::size_t kFillBudgetFactor = 24;
+
 class ComponentSolver {
  public:
   ComponentSolver(RowMatrix a, ComponentReport report);
@@ -27,12 +33,13 @@ class ComponentSolver {
 
   /// Solves A x = b (or A^T x = b) in place: x holds b on entry.
   virtual void solve(Eigen::Ref<Eigen::VectorXd> x, bool transposed) const = 0;
-  /// Whether `requested` diagonal entries cost less through one dense inverse than through
-  /// column solves. Decided once per request, before the work is split over threads, so the
-  /// method (and so every bit of the result) does not depend on the thread count.
-  [[nodiscard]] bool prefers_dense_inverse(std::size_t requested) const;
-  /// (A^-1)_jj for local positions j: from one dense inverse (computed once) or column_diagonal.
-  void inverse_diagonal(std::span<const std::size_t> positions, std::span<double> out, bool dense) const;
+  /// Chooses how `requested` entries of the inverse's diagonal will be computed (the cheapest
+  /// of: column solves, column solves with a sparse LU built for them, one dense inverse) and
+  /// builds what that needs. Called on the calling thread before the columns are split over
+  /// threads, so the method (and every bit of the result) does not depend on the thread count.
+  void prepare_diagonal(std::size_t requested) const;
+  /// (A^-1)_jj for local positions j, the way prepare_diagonal chose; safe from many threads.
+  void inverse_diagonal(std::span<const std::size_t> positions, std::span<double> out) const;
   /// Estimated flops of one column solve.
   [[nodiscard]] virtual double column_cost() const = 0;
 
@@ -45,8 +52,12 @@ class ComponentSolver {
                                          bool transposed) const;
   void record(double residual, std::size_t iterations = 0, bool fell_back = false) const;
   void set_factor_nonzeros(std::size_t count);
+  void set_diagonal_method(std::string_view method) const;
   /// One unit solve per position (solvers that can batch them override this).
   virtual void column_diagonal(std::span<const std::size_t> positions, std::span<double> out) const;
+  /// A solver better suited to many column solves (an iterative solver's sparse LU, when the
+  /// factor stays sparse), built on first request; null if there is none.
+  [[nodiscard]] virtual const ComponentSolver* column_solver() const { return nullptr; }
 
   RowMatrix a_;
 
@@ -57,8 +68,9 @@ class ComponentSolver {
   static constexpr double kDenseFlopsPerColumnFlop = 2.67 / 2.5;
   static constexpr std::size_t kDenseInverseLimit = 4'000;
 
-  mutable std::once_flag dense_once_;
-  mutable Eigen::VectorXd dense_diagonal_;
+  enum class DiagonalPlan { Columns, HelperColumns, DenseInverse };
+  mutable DiagonalPlan plan_ = DiagonalPlan::Columns;
+  mutable Eigen::VectorXd dense_diagonal_;  // empty until a dense inverse was computed
   mutable std::mutex mutex_;
   mutable ComponentReport report_;
 };
@@ -67,7 +79,8 @@ class ComponentSolver {
 [[nodiscard]] std::unique_ptr<ComponentSolver> make_dense_solver(RowMatrix a, ComponentReport report);
 /// Eigen SparseLU with a COLAMD ordering.
 [[nodiscard]] std::unique_ptr<ComponentSolver> make_sparse_lu_solver(RowMatrix a, ComponentReport report);
-/// ILU(0)-preconditioned BiCGSTAB; falls back to a direct solve when a solve misses the tolerance.
+/// ILU(0)-preconditioned BiCGSTAB; falls back to a direct solve when a solve misses the
+/// tolerance, and builds a sparse LU for many column solves when its factor stays sparse.
 [[nodiscard]] std::unique_ptr<ComponentSolver> make_iterative_solver(RowMatrix a, ComponentReport report,
                                                                      const SolverOptions& options,
                                                                      std::string component_name);

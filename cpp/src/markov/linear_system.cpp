@@ -21,20 +21,20 @@ std::size_t to_size(Index i) { return static_cast<std::size_t>(i); }
 // Components up to this size are dense; so are denser ones up to kDenseDenseLimit.
 constexpr std::size_t kDenseLimit = 96;
 constexpr std::size_t kDenseDenseLimit = 800;
-// A sparse LU whose predicted factor stays below this many times the block's nonzeros costs
-// less per solve than a Krylov solve (tens of iterations, each a few products with the block).
-constexpr std::size_t kFillBudgetFactor = 24;
 // Column solves below this much work (states x columns) are not worth starting threads for.
 constexpr std::size_t kParallelWork = 20'000;
 constexpr std::size_t kDiagonalBatch = 32;
 
+// Small or dense components are factorised densely. Larger ones are solved iteratively: a
+// handful of preconditioned BiCGSTAB solves costs less than factorising, whatever the shape;
+// when many columns are asked for (the reach of every stage), the iterative solver builds a
+// sparse LU for them if its factor stays sparse (ComponentSolver::prepare_diagonal).
 SolveMethod choose(const RowMatrix& a, const SolverOptions& options) {
   if (options.method != SolveMethod::Automatic) return options.method;
   const auto k = to_size(a.rows());
   const auto nonzeros = to_size(a.nonZeros());
   if (k <= kDenseLimit || (k <= kDenseDenseLimit && nonzeros * 5 >= k * k)) return SolveMethod::Dense;
-  const auto budget = kFillBudgetFactor * nonzeros;
-  return detail::bounded_fill(a, budget) <= budget ? SolveMethod::SparseLU : SolveMethod::Iterative;
+  return SolveMethod::Iterative;
 }
 
 }  // namespace
@@ -220,9 +220,8 @@ std::vector<double> LinearSystem::inverse_diagonal(std::span<const std::size_t> 
     }
     for (const auto t : group) local[t] = kNoState;
   }
-  std::vector<bool> dense(requested.size(), false);
   for (std::size_t c = 0; c < requested.size(); ++c)
-    if (!requested[c].empty()) dense[c] = solvers_[c]->prefers_dense_inverse(requested[c].size());
+    if (!requested[c].empty()) solvers_[c]->prepare_diagonal(requested[c].size());
   const auto total = done_after.back();
   Progress by_columns;
   if (progress) by_columns = [&](std::size_t done, std::size_t) { return progress(done_after[done], total); };
@@ -232,7 +231,7 @@ std::vector<double> LinearSystem::inverse_diagonal(std::span<const std::size_t> 
       [&](std::size_t b) {
         const auto& batch = batches[b];
         std::vector<double> values(batch.positions.size());
-        solvers_[batch.component]->inverse_diagonal(batch.positions, values, dense[batch.component]);
+        solvers_[batch.component]->inverse_diagonal(batch.positions, values);
         for (std::size_t i = 0; i < values.size(); ++i) out[batch.slots[i]] = values[i];
       },
       by_columns);

@@ -66,6 +66,9 @@ struct ComponentReport {
   std::size_t max_iterations = 0;   ///< of a single iterative solve
   double max_residual = 0.0;        ///< largest relative residual of the solves so far
   bool fell_back = false;           ///< an iterative solve missed the tolerance: direct LU took over
+  /// How the inverse's diagonal (reach) was computed: "" (not yet), or column solves with
+  /// "dense", "sparse_lu" or "iterative", or "dense_inverse" (one dense inverse).
+  std::string diagonal_method;
 };
 
 namespace detail {
