@@ -79,17 +79,36 @@ class FunnelAnalysis:
     {'warm_lead': 0.2}
     """
 
-    __slots__ = ("_absorbing", "_engine", "_kinds", "_names", "_position", "_progress", "_time_unit", "_title")
+    __slots__ = ("_chain", "_engine", "_labels", "_position", "_progress", "_time_unit", "_title")
 
     def __init__(self, engine: _core.Analysis, chain: _core.Chain, time_unit: str, title: str, progress: bool) -> None:
         self._engine = engine
-        self._names: list[str] = list(chain.names)
-        self._kinds: list[str] = list(chain.kinds)
-        self._absorbing: list[int] = list(chain.absorbing_states)
+        self._chain = chain
+        self._labels: tuple[list[str], list[str], list[int]] | None = None  # names, kinds, absorbing states
         self._position: dict[str, int] | None = None
         self._time_unit = time_unit
         self._title = title
         self._progress = progress
+
+    # Stage labels cross from the engine on first use: a funnel of 10 stages should not pay for
+    # them when only a number is asked for, nor one of 100,000 twice.
+    @property
+    def _names(self) -> list[str]:
+        return self._stage_labels()[0]
+
+    @property
+    def _kinds(self) -> list[str]:
+        return self._stage_labels()[1]
+
+    @property
+    def _absorbing(self) -> list[int]:
+        return self._stage_labels()[2]
+
+    def _stage_labels(self) -> tuple[list[str], list[str], list[int]]:
+        if self._labels is None:
+            chain = self._chain
+            self._labels = (list(chain.names), list(chain.kinds), list(chain.absorbing_states))
+        return self._labels
 
     # -- summary numbers (from the entry) --------------------------------------------------
     @property

@@ -1,6 +1,7 @@
 #include "funnelkit/markov/chain.hpp"
 
 #include <algorithm>
+#include <span>
 
 #include "funnelkit/core/errors.hpp"
 
@@ -19,17 +20,25 @@ Chain Chain::compile(const model::Funnel& funnel) {
   }
   chain.discount_ = funnel.discount;
 
-  // Group edges by source, keeping declaration order within a row.
-  std::vector<std::vector<std::size_t>> rows(n);
-  for (std::size_t e = 0; e < funnel.edges().size(); ++e)
-    rows[funnel.source_index(e)].push_back(e);
+  // Group edges by source, keeping declaration order within a row (a counting sort).
+  const auto m = funnel.edges().size();
+  std::vector<std::size_t> row_start(n + 1, 0), by_source(m);
+  for (std::size_t e = 0; e < m; ++e) ++row_start[funnel.source_index(e) + 1];
+  for (std::size_t i = 0; i < n; ++i) row_start[i + 1] += row_start[i];
+  {
+    auto next = row_start;
+    for (std::size_t e = 0; e < m; ++e) by_source[next[funnel.source_index(e)]++] = e;
+  }
+  const auto row = [&](std::size_t i) {
+    return std::span<const std::size_t>(by_source.data() + row_start[i], row_start[i + 1] - row_start[i]);
+  };
 
   std::vector<double> remainder(n, 0.0);
   bool needs_drop = false;
   for (std::size_t i = 0; i < n; ++i) {
     if (stages[i].absorbing()) continue;
     double sum = 0.0;
-    for (const auto e : rows[i]) sum += funnel.edges()[e].probability;
+    for (const auto e : row(i)) sum += funnel.edges()[e].probability;
     if (sum < 1.0 - model::kProbabilityTolerance) {
       remainder[i] = 1.0 - sum;
       needs_drop = true;
@@ -59,7 +68,7 @@ Chain Chain::compile(const model::Funnel& funnel) {
   for (std::size_t i = 0; i < chain.size(); ++i) {
     double cumulative = 0.0;
     if (i < n && !stages[i].absorbing()) {
-      for (const auto e : rows[i]) {
+      for (const auto e : row(i)) {
         const auto& edge = funnel.edges()[e];
         Transition t;
         t.to = funnel.target_index(e);
@@ -85,8 +94,6 @@ Chain Chain::compile(const model::Funnel& funnel) {
   }
 
   chain.edge_count_ = funnel.edges().size();
-  chain.index_.reserve(chain.size());
-  for (std::size_t i = 0; i < chain.size(); ++i) chain.index_.emplace(chain.names_[i], i);
   chain.entry_.assign(chain.size(), 0.0);
   if (funnel.entry().empty()) {
     chain.entry_[0] = 1.0;
@@ -99,6 +106,12 @@ Chain Chain::compile(const model::Funnel& funnel) {
 }
 
 std::size_t Chain::state_index(std::string_view name) const {
+  // Built on first use: most consumers address states by index.
+  const std::lock_guard lock(*index_mutex_);
+  if (index_.empty()) {
+    index_.reserve(size());
+    for (std::size_t i = 0; i < size(); ++i) index_.emplace(names_[i], i);
+  }
   const auto it = index_.find(std::string(name));
   if (it == index_.end())
     throw FunnelError(ErrorKind::UnknownStage, "unknown stage '" + std::string(name) + "'", std::string(name));

@@ -1,9 +1,10 @@
 #include "funnelkit/markov/linear_system.hpp"
 
 #include <algorithm>
+#include <utility>
 #include <stdexcept>
 
-#include <boost/graph/adjacency_list.hpp>
+#include <boost/graph/compressed_sparse_row_graph.hpp>
 #include <boost/graph/strong_components.hpp>
 
 #include "component_solvers.hpp"
@@ -64,15 +65,17 @@ TransientStructure::TransientStructure(const Chain& chain)
   for (std::size_t t = 0; t < m; ++t) index_[states_[t]] = t;
 
   std::vector<Eigen::Triplet<double, int>> entries;
-  using Graph = boost::adjacency_list<boost::vecS, boost::vecS, boost::directedS>;
-  Graph graph(m);
+  std::vector<std::pair<std::size_t, std::size_t>> arcs;
   for (std::size_t t = 0; t < m; ++t)
     for (const auto& tr : chain.transitions(states_[t])) {
       const auto u = index_[tr.to];
       if (u == kNoState || !(tr.probability > 0.0)) continue;
       entries.emplace_back(static_cast<int>(t), static_cast<int>(u), tr.probability);
-      if (u != t) boost::add_edge(t, u, graph);
+      if (u != t) arcs.emplace_back(t, u);
     }
+  // Compressed rows, built from the arc list in linear time.
+  const boost::compressed_sparse_row_graph<boost::directedS> graph(boost::edges_are_unsorted_multi_pass, arcs.begin(),
+                                                                   arcs.end(), m);
   q_.resize(to_index(m), to_index(m));
   q_.setFromTriplets(entries.begin(), entries.end());
   q_.makeCompressed();

@@ -1,8 +1,9 @@
 #include <cmath>
+#include <utility>
 #include <vector>
 
-#include <boost/graph/adjacency_list.hpp>
 #include <boost/graph/breadth_first_search.hpp>
+#include <boost/graph/compressed_sparse_row_graph.hpp>
 #include <boost/pending/queue.hpp>
 
 #include "funnelkit/core/errors.hpp"
@@ -11,7 +12,8 @@
 namespace funnelkit::model {
 namespace {
 
-using ReverseGraph = boost::adjacency_list<boost::vecS, boost::vecS, boost::directedS>;
+// Compressed rows, built from one edge list in linear time: no allocation per stage.
+using ReverseGraph = boost::compressed_sparse_row_graph<boost::directedS>;
 
 std::vector<double> row_sums(const Funnel& funnel) {
   std::vector<double> sums(funnel.stages().size(), 0.0);
@@ -40,11 +42,13 @@ void check_entry(const Funnel& funnel) {
 void check_every_stage_can_finish(const Funnel& funnel, const std::vector<double>& sums) {
   const auto n = funnel.stages().size();
   const auto drop = n;  // one extra vertex for the (possibly virtual) drop stage
-  ReverseGraph reverse(n + 1);
+  std::vector<std::pair<std::size_t, std::size_t>> arcs;
+  arcs.reserve(funnel.edges().size() + n);
   for (std::size_t e = 0; e < funnel.edges().size(); ++e)
-    if (funnel.edges()[e].probability > 0.0) boost::add_edge(funnel.target_index(e), funnel.source_index(e), reverse);
+    if (funnel.edges()[e].probability > 0.0) arcs.emplace_back(funnel.target_index(e), funnel.source_index(e));
   for (std::size_t i = 0; i < n; ++i)
-    if (!funnel.stages()[i].absorbing() && sums[i] < 1.0 - kProbabilityTolerance) boost::add_edge(drop, i, reverse);
+    if (!funnel.stages()[i].absorbing() && sums[i] < 1.0 - kProbabilityTolerance) arcs.emplace_back(drop, i);
+  const ReverseGraph reverse(boost::edges_are_unsorted_multi_pass, arcs.begin(), arcs.end(), n + 1);
 
   std::vector<boost::default_color_type> colors(n + 1, boost::white_color);
   auto color_map = boost::make_iterator_property_map(colors.begin(), boost::get(boost::vertex_index, reverse));

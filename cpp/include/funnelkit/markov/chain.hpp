@@ -9,6 +9,8 @@
 
 #include <cstddef>
 #include <limits>
+#include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -78,7 +80,8 @@ class Chain {
   std::vector<std::size_t> transient_;
   std::vector<std::size_t> absorbing_;
   std::vector<model::DistributionPtr> keep_alive_;
-  std::unordered_map<std::string, std::size_t> index_;
+  std::shared_ptr<std::mutex> index_mutex_ = std::make_shared<std::mutex>();  // copies may share it
+  mutable std::unordered_map<std::string, std::size_t> index_;
   std::size_t edge_count_ = 0;
   std::size_t drop_state_ = kNoState;
   bool virtual_drop_ = false;
