@@ -5,6 +5,7 @@
 #include <cmath>
 #include <string>
 
+#include <Eigen/OrderingMethods>
 #include <Eigen/SparseLU>
 
 #include "funnelkit/core/errors.hpp"
@@ -181,7 +182,18 @@ class IterativeSolver final : public ComponentSolver {
   [[nodiscard]] const ComponentSolver* column_solver() const override {
     std::call_once(column_once_, [&] {
       const auto budget = kFillBudgetFactor * to_size(a_.nonZeros());
-      if (bounded_fill(a_, budget) <= budget) column_solver_ = &lu();
+      if (bounded_fill(a_, budget) <= budget) {
+        column_solver_ = &lu();
+      } else if (to_size(a_.rows()) <= kOrderingLimit) {
+        // The given order may hide a sparse factor (hub pages numbered first): try a
+        // fill-reducing order too, as the LU's own COLAMD ordering would find it.
+        Eigen::AMDOrdering<int> amd;
+        Eigen::AMDOrdering<int>::PermutationType order;  // order.indices()[new] = old
+        amd(Eigen::SparseMatrix<double, Eigen::ColMajor, int>(a_), order);
+        std::vector<int> position(to_size(order.size()));
+        for (Index k = 0; k < order.size(); ++k) position[to_size(order.indices()[k])] = static_cast<int>(k);
+        if (bounded_fill(a_, budget, position) <= budget) column_solver_ = &lu();
+      }
     });
     return column_solver_;
   }
@@ -345,19 +357,21 @@ std::unique_ptr<ComponentSolver> make_iterative_solver(RowMatrix a, ComponentRep
   return std::make_unique<IterativeSolver>(std::move(a), report, options, std::move(component_name));
 }
 
-std::size_t bounded_fill(const RowMatrix& a, std::size_t budget) {
-  // The symmetrised pattern, keeping for each row the neighbours numbered below it (CSR).
+std::size_t bounded_fill(const RowMatrix& a, std::size_t budget, std::span<const int> position) {
+  // The symmetrised pattern, renumbered by `position`, keeping for each row the neighbours
+  // numbered below it (CSR).
   const auto n = to_size(a.rows());
+  const auto at = [&](Index i) { return position.empty() ? to_size(i) : static_cast<std::size_t>(position[to_size(i)]); };
   std::vector<std::size_t> offsets(n + 1, 0);
   for (Index i = 0; i < a.outerSize(); ++i)
     for (RowMatrix::InnerIterator it(a, i); it; ++it)
-      if (to_size(it.col()) != to_size(i)) ++offsets[std::max(to_size(i), to_size(it.col())) + 1];
+      if (it.col() != i) ++offsets[std::max(at(i), at(it.col())) + 1];
   for (std::size_t k = 0; k < n; ++k) offsets[k + 1] += offsets[k];
   std::vector<std::size_t> lower(offsets.back());
   auto next = offsets;
   for (Index i = 0; i < a.outerSize(); ++i)
     for (RowMatrix::InnerIterator it(a, i); it; ++it) {
-      const auto r = to_size(i), c = to_size(it.col());
+      const auto r = at(i), c = at(it.col());
       if (r != c) lower[next[std::max(r, c)]++] = std::min(r, c);
     }
   // Row k of the factor is the union of the elimination-tree paths from its neighbours below

@@ -23,6 +23,8 @@ namespace funnelkit::markov::detail {
 // less per column solve than a Krylov solve (tens of iterations, each a few products with the
 // block and its incomplete factors).
 inline constexpr std::size_t kFillBudgetFactor = 24;
+// Up to this size a fill-reducing ordering is tried when the given order fills in.
+inline constexpr std::size_t kOrderingLimit = 20'000;
 
 class ComponentSolver {
  public:
@@ -62,10 +64,10 @@ class ComponentSolver {
   RowMatrix a_;
 
  private:
-  // A dense inverse costs about 2.67 k^3 flops on one core at matrix-product speed, some 2.5
-  // times the flop rate of column solves spread over two cores (measured); it is worth its
-  // k^2 memory up to this size.
-  static constexpr double kDenseFlopsPerColumnFlop = 2.67 / 2.5;
+  // A dense inverse costs about 2.67 k^3 flops on one core at matrix-product speed, some 1.2
+  // times the flop rate of column solves spread over two cores, eight at a time (measured);
+  // it is worth its k^2 memory up to this size.
+  static constexpr double kDenseFlopsPerColumnFlop = 2.67 / 1.2;
   static constexpr std::size_t kDenseInverseLimit = 4'000;
 
   enum class DiagonalPlan { Columns, HelperColumns, DenseInverse };
@@ -85,9 +87,10 @@ class ComponentSolver {
                                                                      const SolverOptions& options,
                                                                      std::string component_name);
 
-/// Nonzeros of the Cholesky factor of the symmetrised pattern of `a` in its natural order, or a
+/// Nonzeros of the Cholesky factor of the symmetrised pattern of `a` (renumbered so that row i
+/// comes at position[i], natural order when empty), or a
 /// number above `budget` as soon as it exceeds it (so the count costs at most O(budget)): a
 /// cheap prediction of whether a sparse LU stays sparse.
-[[nodiscard]] std::size_t bounded_fill(const RowMatrix& a, std::size_t budget);
+[[nodiscard]] std::size_t bounded_fill(const RowMatrix& a, std::size_t budget, std::span<const int> position = {});
 
 }  // namespace funnelkit::markov::detail
