@@ -98,6 +98,14 @@ std::size_t Analysis::transient_index(std::size_t state) const {
   return structure_->index_of(state);
 }
 
+template <class Contribution>
+VectorXd Analysis::row_sums(Contribution contribution) const {
+  VectorXd out = VectorXd::Zero(to_index(structure_->size()));
+  for (std::size_t t = 0; t < structure_->size(); ++t)
+    for (const auto& tr : chain_->transitions(structure_->state(t))) out[to_index(t)] += tr.probability * contribution(tr);
+  return out;
+}
+
 VectorXd Analysis::to_states(const VectorXd& transient, double absorbing_value) const {
   VectorXd out = VectorXd::Constant(to_index(chain_->size()), absorbing_value);
   for (std::size_t t = 0; t < structure_->size(); ++t) out[to_index(structure_->state(t))] = transient[to_index(t)];
@@ -110,11 +118,8 @@ const VectorXd& Analysis::transient_success() {
   if (!transient_success_) {
     // b = N (R 1_success): one solve, whatever the number of absorbing stages.
     const auto m = structure_->size();
-    VectorXd rhs = VectorXd::Zero(to_index(m));
-    for (std::size_t t = 0; t < m; ++t)
-      for (const auto& tr : chain_->transitions(structure_->state(t)))
-        if (chain_->kind(tr.to) == model::StageKind::Success) rhs[to_index(t)] += tr.probability;
-    VectorXd b = solve(std::move(rhs));
+    VectorXd b = solve(
+        row_sums([&](const Transition& tr) { return chain_->kind(tr.to) == model::StageKind::Success ? 1.0 : 0.0; }));
     const auto possible = can_reach(predecessors(), success_states(*chain_));
     for (std::size_t t = 0; t < m; ++t)
       b[to_index(t)] = possible[structure_->state(t)] ? std::clamp(b[to_index(t)], 0.0, 1.0) : 0.0;
@@ -180,11 +185,7 @@ const VectorXd& Analysis::steps_variance() {
 const VectorXd& Analysis::transient_time() {
   const std::lock_guard lock(mutex_);
   if (!transient_time_) {
-    const auto m = structure_->size();
-    VectorXd u = VectorXd::Zero(to_index(m));
-    for (std::size_t t = 0; t < m; ++t)
-      for (const auto& tr : chain_->transitions(structure_->state(t))) u[to_index(t)] += tr.probability * tr.delay_mean;
-    transient_time_ = solve(std::move(u));
+    transient_time_ = solve(row_sums([](const Transition& tr) { return tr.delay_mean; }));
   }
   return *transient_time_;
 }
@@ -199,15 +200,11 @@ const VectorXd& Analysis::time_variance() {
   const std::lock_guard lock(mutex_);
   if (!time_variance_) {
     const auto& time = transient_time();
-    const auto m = structure_->size();
-    VectorXd w = VectorXd::Zero(to_index(m));
-    for (std::size_t t = 0; t < m; ++t)
-      for (const auto& tr : chain_->transitions(structure_->state(t))) {
-        const auto j = structure_->index_of(tr.to);
-        const double time_after = j == kNoState ? 0.0 : time[to_index(j)];
-        w[to_index(t)] += tr.probability * (tr.delay_second_moment + 2.0 * tr.delay_mean * time_after);
-      }
-    time_second_ = solve(std::move(w));
+    time_second_ = solve(row_sums([&](const Transition& tr) {
+      const auto j = structure_->index_of(tr.to);
+      const double time_after = j == kNoState ? 0.0 : time[to_index(j)];
+      return tr.delay_second_moment + 2.0 * tr.delay_mean * time_after;
+    }));
     time_variance_ = to_states((*time_second_ - time.cwiseProduct(time)).cwiseMax(0.0), 0.0);
   }
   return *time_variance_;
@@ -218,11 +215,7 @@ const VectorXd& Analysis::time_to_success() {
   if (!time_to_success_) {
     const auto& success = success_probability();
     const auto m = structure_->size();
-    VectorXd v = VectorXd::Zero(to_index(m));
-    for (std::size_t t = 0; t < m; ++t)
-      for (const auto& tr : chain_->transitions(structure_->state(t)))
-        v[to_index(t)] += tr.probability * tr.delay_mean * success[to_index(tr.to)];
-    time_and_success_ = solve(std::move(v));
+    time_and_success_ = solve(row_sums([&](const Transition& tr) { return tr.delay_mean * success[to_index(tr.to)]; }));
     VectorXd out = VectorXd::Constant(to_index(chain_->size()), kNaN);
     for (const auto a : success_states(*chain_)) out[to_index(a)] = 0.0;
     const auto& b = transient_success();
@@ -237,11 +230,7 @@ const VectorXd& Analysis::transient_value() {
   const std::lock_guard lock(mutex_);
   if (!transient_value_) {
     // v = (I - gamma Q)^-1 P r, r_j the value received on entering j.
-    const auto m = structure_->size();
-    VectorXd immediate = VectorXd::Zero(to_index(m));
-    for (std::size_t t = 0; t < m; ++t)
-      for (const auto& tr : chain_->transitions(structure_->state(t)))
-        immediate[to_index(t)] += tr.probability * chain_->value(tr.to);
+    VectorXd immediate = row_sums([&](const Transition& tr) { return chain_->value(tr.to); });
     discounted_system().solve(immediate);
     transient_value_ = std::move(immediate);
   }

@@ -5,11 +5,13 @@
 ///
 /// Ordering the transient states by strongly connected components makes I - gamma Q block
 /// triangular, so a solve is a sequence of small solves: a division for a stage on no cycle,
-/// dense LU for small components, sparse LU where a fill-reducing ordering keeps the factor
-/// small, and ILUT-preconditioned BiCGSTAB for large components whose factor would fill in
-/// (page-level funnels learned from clickstreams, where every page links anywhere). I - gamma Q
-/// is a nonsingular M-matrix once every component has an exit, which is what validation
-/// guarantees; that keeps LU without pivoting and the Krylov solves safe. Iterative solves stop
+/// dense LU for small components, and ILU(0)-preconditioned BiCGSTAB for large ones, which
+/// costs less than any factorisation for a handful of solves. When many columns of the inverse
+/// are asked for (the reach of every stage), a large component builds a sparse LU for them if
+/// its factor stays sparse (loops that stay local), else solves them eight at a time, or takes
+/// one dense inverse if that is cheaper. I - gamma Q is a nonsingular M-matrix once every
+/// component has an exit, which is what validation guarantees; that keeps LU without pivoting
+/// and the Krylov solves safe. Iterative solves stop
 /// at a relative residual of SolverOptions::tolerance, else fall back to a direct solve, else
 /// throw FunnelError(Convergence): never a silently inaccurate result.
 
@@ -34,7 +36,7 @@ enum class SolveMethod {
   Scalar,     ///< a stage on no cycle, or with a self-loop only: one division
   Dense,      ///< LU of the dense block
   SparseLU,   ///< Eigen SparseLU with a COLAMD ordering
-  Iterative,  ///< BiCGSTAB preconditioned by an incomplete LU (ILUT)
+  Iterative,  ///< BiCGSTAB preconditioned by an incomplete LU (ILU(0))
 };
 
 [[nodiscard]] std::string_view to_string(SolveMethod method) noexcept;
