@@ -39,7 +39,7 @@ class ComponentSolver {
   /// of: column solves, column solves with a sparse LU built for them, one dense inverse) and
   /// builds what that needs. Called on the calling thread before the columns are split over
   /// threads, so the method (and every bit of the result) does not depend on the thread count.
-  void prepare_diagonal(std::size_t requested) const;
+  void prepare_diagonal(std::size_t requested, std::size_t threads) const;
   /// (A^-1)_jj for local positions j, the way prepare_diagonal chose; safe from many threads.
   void inverse_diagonal(std::span<const std::size_t> positions, std::span<double> out) const;
   /// Estimated flops of one column solve.
@@ -64,10 +64,11 @@ class ComponentSolver {
   RowMatrix a_;
 
  private:
-  // A dense inverse costs about 2.67 k^3 flops on one core at matrix-product speed, some 1.2
-  // times the flop rate of column solves spread over two cores, eight at a time (measured);
-  // it is worth its k^2 memory up to this size.
-  static constexpr double kDenseFlopsPerColumnFlop = 2.67 / 1.2;
+  // The diagonal through a dense LU costs about 4/3 k^3 flops at matrix-product speed (the
+  // triangular inverses spread over the cores), some 1.2 times the flop rate of column solves
+  // spread over the cores eight at a time (measured on two); it is worth its k^2 memory up to
+  // this size.
+  static constexpr double kDenseFlopsPerColumnFlop = 1.33 / 1.2;
   static constexpr std::size_t kDenseInverseLimit = 4'000;
 
   enum class DiagonalPlan { Columns, HelperColumns, DenseInverse };

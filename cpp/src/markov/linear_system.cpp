@@ -224,7 +224,7 @@ std::vector<double> LinearSystem::inverse_diagonal(std::span<const std::size_t> 
     for (const auto t : group) local[t] = kNoState;
   }
   for (std::size_t c = 0; c < requested.size(); ++c)
-    if (!requested[c].empty()) solvers_[c]->prepare_diagonal(requested[c].size());
+    if (!requested[c].empty()) solvers_[c]->prepare_diagonal(requested[c].size(), options_.threads);
   const auto total = done_after.back();
   Progress by_columns;
   if (progress) by_columns = [&](std::size_t done, std::size_t) { return progress(done_after[done], total); };
