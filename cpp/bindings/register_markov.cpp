@@ -56,6 +56,14 @@ std::vector<std::size_t> state_codes(const Chain& chain, const py::array_t<std::
   return out;
 }
 
+// The engine method Python asked for by name, from the table of those it may ask for.
+template <class Getter>
+Getter getter_named(const std::map<std::string, Getter>& getters, const std::string& name, const char* what) {
+  const auto it = getters.find(name);
+  if (it == getters.end()) throw py::key_error(std::string("no ") + what + " '" + name + "'");
+  return it->second;
+}
+
 template <class T>
 py::array_t<T> to_array(const std::vector<T>& values) {
   return py::array_t<T>(static_cast<py::ssize_t>(values.size()), values.data());
@@ -158,9 +166,8 @@ void register_markov(py::module_& m) {
                                                                {"time", &Analysis::time},
                                                                {"time_sd", &Analysis::time_sd},
                                                                {"time_to_success", &Analysis::time_to_success_mean}};
-            const auto it = getters.find(name);
-            if (it == getters.end()) throw py::key_error("no summary number '" + name + "'");
-            return run_cancellable([&] { return (a.*(it->second))(); });
+            const auto get = getter_named(getters, name, "summary number");
+            return run_cancellable([&] { return (a.*get)(); });
           },
           "name"_a)
       .def("absorption", [](Analysis& a) { return run_cancellable([&] { return Eigen::MatrixXd(a.absorption()); }); })
@@ -178,9 +185,8 @@ void register_markov(py::module_& m) {
                 {"value", &Analysis::value},
                 {"expected_visits", &Analysis::expected_visits},
                 {"dropped", &Analysis::dropped}};
-            const auto it = getters.find(name);
-            if (it == getters.end()) throw py::key_error("no per-stage quantity '" + name + "'");
-            return run_cancellable([&] { return Eigen::VectorXd((a.*(it->second))()); });
+            const auto get = getter_named(getters, name, "per-stage quantity");
+            return run_cancellable([&] { return Eigen::VectorXd((a.*get)()); });
           },
           "name"_a)
       .def(

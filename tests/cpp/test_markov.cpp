@@ -57,6 +57,20 @@ Everything analyze(const Chain& chain, SolverOptions options = {}) {
 
 Everything analyze_funnel(const model::Funnel& f) { return analyze(Chain::compile(f)); }
 
+// n stages in a ring (i -> i + 1), each with a shortcut to shortcut(i) and an exit to "win".
+template <class Shortcut>
+model::Funnel ring_funnel(int n, double forward, double across, double win, Shortcut shortcut) {
+  model::Funnel f;
+  for (int i = 0; i < n; ++i) f.add_stage({"s" + std::to_string(i), model::StageKind::Transient, 0.0, nullptr, {}});
+  f.add_stage({"win", model::StageKind::Success, 0.0, nullptr, {}});
+  for (int i = 0; i < n; ++i) {
+    f.add_edge({"s" + std::to_string(i), "s" + std::to_string((i + 1) % n), forward, nullptr, {}});
+    f.add_edge({"s" + std::to_string(i), "s" + std::to_string(shortcut(i)), across, nullptr, {}});
+    f.add_edge({"s" + std::to_string(i), "win", win, nullptr, {}});
+  }
+  return f;
+}
+
 // Dense reference: states = stages + one drop state at the end, built from the edges alone.
 struct Dense {
   Eigen::MatrixXd p;       // full transition matrix (absorbing rows zero)
@@ -171,15 +185,8 @@ TEST(Markov, VisitDiagonalMatchesDenseInverse) {
 
 TEST(Markov, VisitDiagonalOfALargeComponent) {
   // A ring of 300 stages is one strongly connected component: the blocked sparse path.
-  model::Funnel f;
   const int n = 300;
-  for (int i = 0; i < n; ++i) f.add_stage({"s" + std::to_string(i), model::StageKind::Transient, 0.0, nullptr, {}});
-  f.add_stage({"win", model::StageKind::Success, 0.0, nullptr, {}});
-  for (int i = 0; i < n; ++i) {
-    f.add_edge({"s" + std::to_string(i), "s" + std::to_string((i + 1) % n), 0.9, nullptr, {}});
-    f.add_edge({"s" + std::to_string(i), "s" + std::to_string((i * 7 + 3) % n), 0.05, nullptr, {}});
-    f.add_edge({"s" + std::to_string(i), "win", 0.01, nullptr, {}});
-  }
+  const auto f = ring_funnel(n, 0.9, 0.05, 0.01, [](int i) { return (i * 7 + 3) % n; });
   const Chain chain = Chain::compile(f);
   const Dense d(f);
   for (const double gamma : {1.0, 0.95}) {
@@ -326,15 +333,8 @@ TEST(LinearSystem, AutomaticChoiceFollowsTheShape) {
     EXPECT_GT(reports[0].solves, 0u);
   }
   // A long ring with local shortcuts stays sparse under LU.
-  model::Funnel ring;
   const int n = 2000;
-  for (int i = 0; i < n; ++i) ring.add_stage({"s" + std::to_string(i), model::StageKind::Transient, 0.0, nullptr, {}});
-  ring.add_stage({"win", model::StageKind::Success, 0.0, nullptr, {}});
-  for (int i = 0; i < n; ++i) {
-    ring.add_edge({"s" + std::to_string(i), "s" + std::to_string((i + 1) % n), 0.6, nullptr, {}});
-    ring.add_edge({"s" + std::to_string(i), "s" + std::to_string((i + n - 3) % n), 0.3, nullptr, {}});
-    ring.add_edge({"s" + std::to_string(i), "win", 0.05, nullptr, {}});
-  }
+  const auto ring = ring_funnel(n, 0.6, 0.3, 0.05, [](int i) { return (i + n - 3) % n; });
   Analysis a(std::make_shared<Chain>(Chain::compile(ring)));
   (void)a.summary();
   EXPECT_EQ(a.solver_reports().at(0).method, SolveMethod::Iterative);  // a handful of solves

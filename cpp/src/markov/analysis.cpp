@@ -113,24 +113,27 @@ VectorXd Analysis::to_states(const VectorXd& transient, double absorbing_value) 
 }
 
 // ---- a handful of solves ----------------------------------------------------------------------
-const VectorXd& Analysis::transient_success() {
+template <class T, class Compute>
+const T& Analysis::cached(std::optional<T>& slot, Compute compute) {
   const std::lock_guard lock(mutex_);
-  if (!transient_success_) {
+  if (!slot) slot = compute();
+  return *slot;
+}
+
+const VectorXd& Analysis::transient_success() {
+  return cached(transient_success_, [&] {
     // b = N (R 1_success): one solve, whatever the number of absorbing stages.
-    const auto m = structure_->size();
     VectorXd b = solve(
         row_sums([&](const Transition& tr) { return chain_->kind(tr.to) == model::StageKind::Success ? 1.0 : 0.0; }));
     const auto possible = can_reach(predecessors(), success_states(*chain_));
-    for (std::size_t t = 0; t < m; ++t)
+    for (std::size_t t = 0; t < structure_->size(); ++t)
       b[to_index(t)] = possible[structure_->state(t)] ? std::clamp(b[to_index(t)], 0.0, 1.0) : 0.0;
-    transient_success_ = std::move(b);
-  }
-  return *transient_success_;
+    return b;
+  });
 }
 
 const MatrixXd& Analysis::absorption() {
-  const std::lock_guard lock(mutex_);
-  if (!absorption_) {
+  return cached(absorption_, [&] {
     const auto& absorbing = chain_->absorbing_states();
     const auto m = structure_->size();
     std::vector<std::size_t> column(chain_->size(), kNoState);
@@ -148,19 +151,16 @@ const MatrixXd& Analysis::absorption() {
         out(to_index(structure_->state(t)), to_index(a)) =
             reaches[structure_->state(t)] ? std::clamp(b(to_index(t), to_index(a)), 0.0, 1.0) : 0.0;
     }
-    absorption_ = std::move(out);
-  }
-  return *absorption_;
+    return out;
+  });
 }
 
 const VectorXd& Analysis::success_probability() {
-  const std::lock_guard lock(mutex_);
-  if (!success_probability_) {
+  return cached(success_probability_, [&] {
     VectorXd out = to_states(transient_success(), 0.0);
     for (const auto a : success_states(*chain_)) out[to_index(a)] = 1.0;
-    success_probability_ = std::move(out);
-  }
-  return *success_probability_;
+    return out;
+  });
 }
 
 const VectorXd& Analysis::expected_steps() {
@@ -183,17 +183,11 @@ const VectorXd& Analysis::steps_variance() {
 }
 
 const VectorXd& Analysis::transient_time() {
-  const std::lock_guard lock(mutex_);
-  if (!transient_time_) {
-    transient_time_ = solve(row_sums([](const Transition& tr) { return tr.delay_mean; }));
-  }
-  return *transient_time_;
+  return cached(transient_time_, [&] { return solve(row_sums([](const Transition& tr) { return tr.delay_mean; })); });
 }
 
 const VectorXd& Analysis::expected_time() {
-  const std::lock_guard lock(mutex_);
-  if (!expected_time_) expected_time_ = to_states(transient_time(), 0.0);
-  return *expected_time_;
+  return cached(expected_time_, [&] { return to_states(transient_time(), 0.0); });
 }
 
 const VectorXd& Analysis::time_variance() {
@@ -227,26 +221,20 @@ const VectorXd& Analysis::time_to_success() {
 }
 
 const VectorXd& Analysis::transient_value() {
-  const std::lock_guard lock(mutex_);
-  if (!transient_value_) {
+  return cached(transient_value_, [&] {
     // v = (I - gamma Q)^-1 P r, r_j the value received on entering j.
     VectorXd immediate = row_sums([&](const Transition& tr) { return chain_->value(tr.to); });
     discounted_system().solve(immediate);
-    transient_value_ = std::move(immediate);
-  }
-  return *transient_value_;
+    return immediate;
+  });
 }
 
 const VectorXd& Analysis::value() {
-  const std::lock_guard lock(mutex_);
-  if (!value_) value_ = to_states(transient_value(), 0.0);
-  return *value_;
+  return cached(value_, [&] { return to_states(transient_value(), 0.0); });
 }
 
 const VectorXd& Analysis::transient_visits() {
-  const std::lock_guard lock(mutex_);
-  if (!transient_visits_) transient_visits_ = solve(entry_, true);
-  return *transient_visits_;
+  return cached(transient_visits_, [&] { return solve(entry_, true); });
 }
 
 const VectorXd& Analysis::transient_discounted_visits() {
@@ -261,8 +249,7 @@ const VectorXd& Analysis::transient_discounted_visits() {
 }
 
 const VectorXd& Analysis::expected_visits() {
-  const std::lock_guard lock(mutex_);
-  if (!expected_visits_) {
+  return cached(expected_visits_, [&] {
     // Absorbing states: P(ending there) = sum_t z_t R_ta, no further solve.
     const auto& z = transient_visits();
     VectorXd out = to_states(z, 0.0);
@@ -270,14 +257,12 @@ const VectorXd& Analysis::expected_visits() {
       for (const auto& tr : chain_->transitions(structure_->state(t)))
         if (chain_->absorbing(tr.to)) out[to_index(tr.to)] += z[to_index(t)] * tr.probability;
     for (const auto a : chain_->absorbing_states()) out[to_index(a)] = std::clamp(out[to_index(a)], 0.0, 1.0);
-    expected_visits_ = std::move(out);
-  }
-  return *expected_visits_;
+    return out;
+  });
 }
 
 const VectorXd& Analysis::dropped() {
-  const std::lock_guard lock(mutex_);
-  if (!dropped_) {
+  return cached(dropped_, [&] {
     const auto& z = transient_visits();
     VectorXd out = VectorXd::Zero(to_index(chain_->size()));
     for (std::size_t t = 0; t < structure_->size(); ++t) {
@@ -286,9 +271,8 @@ const VectorXd& Analysis::dropped() {
         if (chain_->kind(tr.to) == model::StageKind::Failure) to_failure += tr.probability;
       out[to_index(structure_->state(t))] = z[to_index(t)] * to_failure;
     }
-    dropped_ = std::move(out);
-  }
-  return *dropped_;
+    return out;
+  });
 }
 
 double Analysis::success() { return entry_.dot(transient_success()); }

@@ -21,12 +21,6 @@ using Eigen::VectorXd;
 Index to_index(std::size_t i) { return static_cast<Index>(i); }
 std::size_t to_size(Index i) { return static_cast<std::size_t>(i); }
 
-[[noreturn]] void singular() {
-  throw FunnelError(ErrorKind::NoExit,
-                    "the funnel's transient part is numerically singular: some loop is left with a probability "
-                    "too small to represent; give it a larger exit probability");
-}
-
 // ---------------------------------------------------------------------------------------------
 // LU without pivoting, blocked so that the trailing updates are matrix products (Eigen's GEMM).
 // A is a nonsingular, weakly row-diagonally dominant M-matrix: every pivot is positive and
@@ -40,7 +34,7 @@ class DenseLu {
       const Index b = std::min(block, k - p);
       const Index rest = k - p - b;
       for (Index j = p; j < p + b; ++j) {  // the panel, column by column
-        if (!(lu_(j, j) > 0.0)) singular();
+        if (!(lu_(j, j) > 0.0)) numerically_singular();
         const Index below = k - j - 1;
         if (below == 0) continue;
         lu_.col(j).tail(below) /= lu_(j, j);
@@ -125,7 +119,7 @@ class SparseLuSolver final : public ComponentSolver {
     columns.makeCompressed();
     lu_.analyzePattern(columns);
     lu_.factorize(columns);
-    if (lu_.info() != Eigen::Success) singular();
+    if (lu_.info() != Eigen::Success) numerically_singular();
     set_factor_nonzeros(to_size(lu_.nnzL() + lu_.nnzU()));
   }
 

@@ -4,6 +4,12 @@
 
 namespace funnelkit::markov::detail {
 
+void numerically_singular() {
+  throw FunnelError(ErrorKind::NoExit,
+                    "the funnel's transient part is numerically singular: some loop is left with a probability "
+                    "too small to represent; give it a larger exit probability");
+}
+
 IncompleteLu::IncompleteLu(const RowMatrix& a) : lu_(a) {
   lu_.makeCompressed();
   const auto n = static_cast<std::size_t>(lu_.rows());
@@ -25,10 +31,7 @@ IncompleteLu::IncompleteLu(const RowMatrix& a) : lu_(a) {
         if (const int at = where[static_cast<std::size_t>(inner[q])]; at >= 0) values[static_cast<std::size_t>(at)] -= l * values[q];
     }
     const int at = where[i];
-    if (at < 0 || !(values[static_cast<std::size_t>(at)] > 0.0))
-      throw FunnelError(ErrorKind::NoExit,
-                        "the funnel's transient part is numerically singular: some loop is left with a probability "
-                        "too small to represent; give it a larger exit probability");
+    if (at < 0 || !(values[static_cast<std::size_t>(at)] > 0.0)) numerically_singular();
     diagonal_[i] = static_cast<std::size_t>(at);
     for (auto p = begin; p < end; ++p) where[static_cast<std::size_t>(inner[p])] = -1;
   }

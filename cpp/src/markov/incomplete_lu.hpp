@@ -12,6 +12,10 @@ namespace funnelkit::markov::detail {
 
 using RowMatrix = Eigen::SparseMatrix<double, Eigen::RowMajor, int>;
 
+/// Throws FunnelError(NoExit): a pivot was not positive, so some loop of the funnel is left
+/// with a probability too small to represent.
+[[noreturn]] void numerically_singular();
+
 class IncompleteLu {
  public:
   /// Throws FunnelError(NoExit) if a pivot is not positive (A is then not an M-matrix).

@@ -123,6 +123,9 @@ class Analysis {
   std::vector<double> diagonal(std::span<const std::size_t> indices, bool discounted, const Progress& progress);
   [[nodiscard]] std::size_t transient_index(std::size_t state) const;
   Eigen::VectorXd to_states(const Eigen::VectorXd& transient, double absorbing_value) const;
+  /// The value in `slot`, computed by `compute` on first use (under the analysis' lock).
+  template <class T, class Compute>
+  const T& cached(std::optional<T>& slot, Compute compute);
   /// Per transient state t: sum over its transitions of probability * contribution(transition).
   template <class Contribution>
   Eigen::VectorXd row_sums(Contribution contribution) const;
