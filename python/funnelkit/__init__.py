@@ -37,8 +37,12 @@ from funnelkit.errors import (
     DuplicateEdgeError,
     DuplicateStageError,
     EmptyFunnelError,
+    EmptyLogError,
+    EventDataError,
+    EventLogError,
     FunnelError,
     FunnelFormatError,
+    MissingColumnError,
     MissingFileError,
     NoExitError,
     ProbabilityError,
@@ -48,6 +52,7 @@ from funnelkit.errors import (
     UnknownDistributionError,
     UnknownStageError,
 )
+from funnelkit.events import EventLog, read_events
 from funnelkit.extension import register, register_distribution, registered, unregister
 from funnelkit.funnel import Edge, Funnel, Stage
 from funnelkit.results import TableResult
@@ -64,6 +69,10 @@ __all__ = [
     "Edge",
     "Empirical",
     "EmptyFunnelError",
+    "EmptyLogError",
+    "EventDataError",
+    "EventLog",
+    "EventLogError",
     "Exponential",
     "Fixed",
     "Funnel",
@@ -72,6 +81,7 @@ __all__ = [
     "FunnelFormatError",
     "Gamma",
     "LogNormal",
+    "MissingColumnError",
     "MissingFileError",
     "NoExitError",
     "Path",
@@ -88,6 +98,7 @@ __all__ = [
     "empirical_from_durations",
     "examples",
     "lognormal_from_median",
+    "read_events",
     "register",
     "register_distribution",
     "registered",

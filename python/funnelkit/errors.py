@@ -20,8 +20,12 @@ __all__ = [
     "DuplicateEdgeError",
     "DuplicateStageError",
     "EmptyFunnelError",
+    "EmptyLogError",
+    "EventDataError",
+    "EventLogError",
     "FunnelError",
     "FunnelFormatError",
+    "MissingColumnError",
     "MissingFileError",
     "NoExitError",
     "ProbabilityError",
@@ -102,3 +106,20 @@ class ConvergenceError(FunnelError):
     residual 1e-13) and no direct solve could stand in; ``subject`` names a stage of the
     component. Loops left with a tiny probability are the usual cause."""
 
+
+
+class EventLogError(FunnelError):
+    """Base class: an event log that cannot be read or used as given."""
+
+
+class MissingColumnError(EventLogError):
+    """A column the event log needs (lead, time, event, value or a segment) is not there."""
+
+
+class EventDataError(EventLogError):
+    """Rows with a null lead, event or timestamp, an unparseable or out-of-range timestamp, or
+    an event after the log's cut; ``subject`` names the column."""
+
+
+class EmptyLogError(EventLogError):
+    """An event log with no rows, or none left after skipping bad rows."""

@@ -1,0 +1,313 @@
+"""Event logs: raw events read once into encoded columns that the C++ engine consumes.
+
+An event log is a table with one row per event: who (a lead: visitor or customer id), when (a
+timestamp) and what (an event name), optionally an order value and segment columns (traffic
+source, device, campaign…). :func:`read_events` takes a pandas DataFrame, a pyarrow Table or a
+CSV / Parquet path, checks it, and encodes it once:
+
+* lead ids (strings or integers) become dense codes ``0..n_leads-1`` and event names codes
+  ``0..n_events-1`` (dictionary encoding, by pandas/Arrow's hash tables, no Python objects);
+* timestamps (datetime64 of any unit or time zone, parseable strings, or epoch numbers in
+  ``time_unit``) become int64 nanoseconds since the epoch, UTC;
+* segment columns become categorical codes.
+
+>>> import pandas as pd
+>>> import funnelkit as fk
+>>> frame = pd.DataFrame({
+...     "lead_id": ["a", "a", "b"],
+...     "timestamp": pd.to_datetime(["2026-01-01 10:00", "2026-01-01 10:05", "2026-01-02 09:00"]),
+...     "event": ["page_view", "add_to_cart", "page_view"],
+... })
+>>> log = fk.read_events(frame)
+>>> len(log), log.n_leads, list(log.events)
+(3, 2, ['page_view', 'add_to_cart'])
+
+Rows with a missing lead, timestamp or event, an unparseable or out-of-range timestamp raise
+:class:`EventDataError` naming the column, the problem, how many rows and the first one; with
+``errors="skip"`` they are dropped instead and counted in :attr:`EventLog.skipped`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from funnelkit.errors import EmptyLogError, EventDataError, MissingColumnError
+
+__all__ = ["EventLog", "EventSource", "read_events"]
+
+#: What :func:`read_events` accepts.
+EventSource = Any  # pd.DataFrame | pyarrow.Table | str | os.PathLike[str] | EventLog
+
+#: Epoch numbers are accepted between 1970 and 2262 (what int64 nanoseconds hold).
+_NS_PER_UNIT = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000, "m": 60_000_000_000,
+                "h": 3_600_000_000_000, "D": 86_400_000_000_000}
+_MAX_NS = np.iinfo(np.int64).max
+
+
+@dataclass(frozen=True, eq=False)
+class EventLog:
+    """An event log encoded for the engine (made by :func:`read_events`).
+
+    Every array has one entry per kept row, in the input's order (the engine sorts by lead
+    and time itself, so unsorted input is fine).
+    """
+
+    #: Dense lead code per row (int64, ``0..n_leads-1``); ``leads[code]`` is the original id.
+    lead_codes: np.ndarray
+    #: The lead ids, in order of first appearance.
+    leads: pd.Index
+    #: Nanoseconds since 1970-01-01 UTC per row (int64).
+    times: np.ndarray
+    #: Event code per row (int32); ``events[code]`` is the name.
+    event_codes: np.ndarray
+    #: The event names, in order of first appearance.
+    events: pd.Index
+    #: Order value per row (float64, NaN where the event has none), or None without a value column.
+    values: np.ndarray | None
+    #: Per segment column: (codes per row as int32, -1 where missing; the categories).
+    segments: Mapping[str, tuple[np.ndarray, pd.Index]]
+    #: When the log was cut: the latest time it could contain (ns since the epoch, UTC). Entries
+    #: less than a conversion window before it are still open: fits treat them as censored.
+    observed_until: int
+    #: Rows dropped with ``errors="skip"``, by reason ("null lead", "unparseable time"...).
+    skipped: Mapping[str, int] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.lead_codes.shape[0])
+
+    @property
+    def n_leads(self) -> int:
+        return len(self.leads)
+
+    @property
+    def start(self) -> pd.Timestamp:
+        """The first event's time."""
+        return pd.Timestamp(int(self.times.min()), unit="ns")
+
+    @property
+    def end(self) -> pd.Timestamp:
+        """When the log was cut (:attr:`observed_until`)."""
+        return pd.Timestamp(self.observed_until, unit="ns")
+
+    def event_counts(self) -> pd.Series:
+        """Rows per event name, most frequent first."""
+        counts = np.bincount(self.event_codes, minlength=len(self.events))
+        return pd.Series(counts, index=self.events, name="events").sort_values(ascending=False)
+
+    def segment_of_leads(self, column: str) -> pd.Categorical:
+        """Each lead's segment in ``column``: its value at the lead's first event (first touch)."""
+        if column not in self.segments:
+            raise MissingColumnError(f"no segment column {column!r}; the log has {sorted(self.segments)}",
+                                     subject=column)
+        codes, categories = self.segments[column]
+        order = np.lexsort((self.times, self.lead_codes))
+        first = np.full(self.n_leads, -1, dtype=np.int64)
+        sorted_leads = self.lead_codes[order]
+        starts = np.flatnonzero(np.r_[True, sorted_leads[1:] != sorted_leads[:-1]])
+        first[sorted_leads[starts]] = codes[order[starts]]
+        return pd.Categorical.from_codes(first, categories=categories)
+
+    def __repr__(self) -> str:
+        return (f"<EventLog: {len(self):,} events, {self.n_leads:,} leads, {len(self.events)} event names, "
+                f"{self.start:%Y-%m-%d %H:%M} .. {self.end:%Y-%m-%d %H:%M}>")
+
+
+def read_events(
+    source: EventSource,
+    *,
+    lead: str = "lead_id",
+    time: str = "timestamp",
+    event: str = "event",
+    value: str | None = "value",
+    segments: Sequence[str] | str = (),
+    time_unit: str = "s",
+    observed_until: object = None,
+    errors: Literal["raise", "skip"] = "raise",
+) -> EventLog:
+    """Read and encode an event log.
+
+    ``source`` is a pandas DataFrame, a pyarrow Table, a path to a ``.csv`` (optionally
+    compressed) or ``.parquet`` file, or an :class:`EventLog` (returned as it is). ``lead``,
+    ``time`` and ``event`` name the required columns; ``value`` the order value column (used
+    when present; naming another column that is missing is an error); ``segments`` any number
+    of segment columns. Numeric timestamps are epoch numbers in ``time_unit`` ("s", "ms", "us",
+    "ns"). ``observed_until`` is when the log was cut (a timestamp; default: the last event):
+    an event after it is out of range.
+    """
+    if isinstance(source, EventLog):
+        return source
+    if errors not in ("raise", "skip"):
+        raise ValueError(f"errors must be 'raise' or 'skip', got {errors!r}")
+    if time_unit not in _NS_PER_UNIT:
+        raise ValueError(f"time_unit must be one of {sorted(_NS_PER_UNIT)}, got {time_unit!r}")
+    segment_columns = [segments] if isinstance(segments, str) else list(segments)
+    wanted = [lead, time, event, *segment_columns]
+    frame = _load(source, wanted, value)
+    missing = [name for name in wanted if name not in frame.columns]
+    if value is not None and value != "value" and value not in frame.columns:
+        missing.append(value)
+    if missing:
+        raise MissingColumnError(
+            f"the event log has no column {', '.join(map(repr, missing))}; its columns are "
+            f"{list(map(str, frame.columns))} (name yours with lead=, time=, event=, value=, segments=)",
+            subject=missing[0],
+        )
+    if len(frame) == 0:
+        raise EmptyLogError("the event log has no rows")
+    problems = _Problems(errors, len(frame))
+    times = _nanoseconds(frame[time], time, time_unit, problems)
+    problems.check(frame[lead].isna().to_numpy(), lead, "null lead id")
+    problems.check(frame[event].isna().to_numpy(), event, "null event name")
+    cut = _observed_until(observed_until, times, problems.bad)
+    problems.check(~problems.bad & (times > cut), time, f"event after observed_until ({pd.Timestamp(cut)})")
+    keep = ~problems.bad
+    if not keep.all():
+        frame, times = frame.loc[keep], times[keep]
+    if len(frame) == 0:
+        raise EmptyLogError(f"no usable rows left after skipping {problems.counts}")
+    lead_codes, leads = _encode(frame[lead])
+    event_codes, events = _encode(frame[event])
+    values = None
+    if value is not None and value in frame.columns:
+        values = pd.to_numeric(frame[value], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    encoded_segments = {name: _segment(frame[name]) for name in segment_columns}
+    return EventLog(
+        lead_codes=lead_codes.astype(np.int64, copy=False),
+        leads=leads,
+        times=times,
+        event_codes=event_codes.astype(np.int32, copy=False),
+        events=events,
+        values=values,
+        segments=encoded_segments,
+        observed_until=cut,
+        skipped=dict(problems.counts),
+    )
+
+
+class _Problems:
+    """Bad rows found so far: raise at the first kind (errors="raise") or mark and count them."""
+
+    def __init__(self, errors: str, rows: int) -> None:
+        self.errors = errors
+        self.bad = np.zeros(rows, dtype=bool)
+        self.counts: dict[str, int] = {}
+
+    def check(self, mask: np.ndarray, column: str, problem: str) -> None:
+        count = int(mask.sum())
+        if count == 0:
+            return
+        if self.errors == "raise":
+            first = int(np.flatnonzero(mask)[0])
+            raise EventDataError(
+                f"column {column!r}: {problem} in {count:,} row(s), the first at row {first} "
+                f"(pass errors='skip' to drop such rows and count them)",
+                subject=column,
+            )
+        self.bad |= mask
+        self.counts[problem] = self.counts.get(problem, 0) + count
+
+
+def _load(source: EventSource, columns: list[str], value: str | None) -> pd.DataFrame:
+    """The needed columns of ``source`` as a DataFrame (only those are read from files)."""
+    if isinstance(source, pd.DataFrame):
+        return source
+    if isinstance(source, (str, os.PathLike)):
+        return _read_file(Path(source), columns, value)
+    if type(source).__module__.startswith("pyarrow"):
+        present = [name for name in [*columns, value] if name is not None and name in source.column_names]
+        return source.select(present).to_pandas()
+    raise TypeError(f"expected a pandas DataFrame, a pyarrow Table or a file path, got {type(source).__name__}")
+
+
+def _read_file(path: Path, columns: list[str], value: str | None) -> pd.DataFrame:
+    if not path.exists():
+        raise FileNotFoundError(f"no event log at {path}")
+    suffixes = [s.lower() for s in path.suffixes]
+    wanted = set(columns) | ({value} if value else set())
+    if ".parquet" in suffixes or ".pq" in suffixes:
+        import pyarrow.parquet as pq
+
+        names = pq.read_schema(path).names
+        return pq.read_table(path, columns=[n for n in names if n in wanted]).to_pandas()
+    if ".csv" in suffixes or ".tsv" in suffixes:
+        return pd.read_csv(path, usecols=lambda name: name in wanted, sep="\t" if ".tsv" in suffixes else ",",
+                           engine="pyarrow" if _has_pyarrow() else "c")
+    raise ValueError(f"{path}: expected a .csv, .tsv or .parquet file")
+
+
+def _has_pyarrow() -> bool:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:  # pragma: no cover - pyarrow is a dependency
+        return False
+    return True
+
+
+def _nanoseconds(column: pd.Series, name: str, unit: str, problems: _Problems) -> np.ndarray:
+    """int64 nanoseconds since the epoch, UTC; bad rows marked in ``problems`` and set to 0."""
+    if pd.api.types.is_datetime64_any_dtype(column.dtype):
+        stamps = pd.DatetimeIndex(column)
+        if stamps.tz is not None:
+            stamps = stamps.tz_convert("UTC").tz_localize(None)
+        null = np.asarray(stamps.isna())
+        problems.check(null, name, "null timestamp")
+        return np.where(null, 0, stamps.as_unit("ns").asi8)
+    if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
+        numbers = column.to_numpy(dtype=np.float64, na_value=np.nan)
+        null = np.isnan(numbers)
+        problems.check(null, name, "null timestamp")
+        scaled = numbers * _NS_PER_UNIT[unit]
+        out_of_range = ~null & ~((scaled >= 0) & (scaled < _MAX_NS))
+        problems.check(out_of_range, name, f"timestamp out of range (epoch {unit} before 1970 or after 2262, or infinite)")
+        ok = ~(null | out_of_range)
+        result = np.zeros(len(numbers), dtype=np.int64)
+        if np.issubdtype(column.dtype, np.integer):  # exact for integer epochs
+            result[ok] = column.to_numpy()[ok].astype(np.int64) * _NS_PER_UNIT[unit]
+        else:
+            result[ok] = np.round(scaled[ok]).astype(np.int64)
+        return result
+    null = column.isna().to_numpy()
+    problems.check(null, name, "null timestamp")
+    parsed = pd.to_datetime(column, errors="coerce", utc=True, format="mixed")
+    unparseable = parsed.isna().to_numpy() & ~null
+    problems.check(unparseable, name, "unparseable timestamp")
+    stamps = pd.DatetimeIndex(parsed).tz_convert("UTC").tz_localize(None).as_unit("ns")
+    return np.where(null | unparseable, 0, stamps.asi8)
+
+
+def _observed_until(observed_until: object, times: np.ndarray, bad: np.ndarray) -> int:
+    if observed_until is None:
+        good = times[~bad]
+        return int(good.max()) if good.size else 0
+    stamp = pd.Timestamp(observed_until)  # type: ignore[call-overload]
+    if stamp is pd.NaT:
+        raise ValueError("observed_until must be a timestamp")
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    return int(stamp.as_unit("ns").value)
+
+
+def _encode(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Dense codes in order of first appearance, and the distinct values."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes = column.cat.codes.to_numpy()
+        used = np.flatnonzero(np.bincount(codes, minlength=len(column.cat.categories)))
+        if used.size == len(column.cat.categories):
+            return codes.astype(np.int64), pd.Index(column.cat.categories)
+        remap = np.full(len(column.cat.categories), -1, dtype=np.int64)
+        remap[used] = np.arange(used.size)
+        return remap[codes], pd.Index(column.cat.categories[used])
+    codes, uniques = pd.factorize(column, sort=False)
+    return np.asarray(codes), pd.Index(uniques)
+
+
+def _segment(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    codes, uniques = pd.factorize(column, sort=True, use_na_sentinel=True)
+    return np.asarray(codes, dtype=np.int32), pd.Index(uniques)
