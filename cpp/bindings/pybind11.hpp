@@ -12,6 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "funnelkit/core/parallel.hpp"
+
 namespace py = pybind11;
 using namespace pybind11::literals;
 
@@ -44,7 +46,39 @@ void run_interruptibly(std::size_t total, Body&& body) {
   }
 }
 
+// Converts a Python progress callable into the engine's Progress: called with the GIL between
+// chunks of work; Ctrl-C (or an exception in the callable) stops the work. The Python error
+// stays set, and run_cancellable raises it once the engine has unwound. The callable is held
+// by pointer: the Progress is copied without the GIL, which a py::object copy would need.
+inline Progress python_progress(const py::object& callback) {
+  const py::object* call = &callback;
+  return [call](std::size_t done, std::size_t total) {
+    py::gil_scoped_acquire gil;
+    if (!call->is_none()) {
+      try {
+        (*call)(done, total);
+      } catch (py::error_already_set& error) {
+        error.restore();
+        return false;
+      }
+    }
+    return PyErr_CheckSignals() == 0;
+  };
+}
+
+// Runs engine work without the GIL; a cancelled run re-raises the pending Python error.
+template <class Work>
+auto run_cancellable(Work&& work) {
+  try {
+    py::gil_scoped_release release;
+    return work();
+  } catch (const Cancelled&) {
+    throw py::error_already_set();
+  }
+}
+
 void register_model(py::module_& m);
+void register_events(py::module_& m);
 void register_markov(py::module_& m);
 
 }  // namespace funnelkit::bindings
