@@ -53,6 +53,7 @@ from funnelkit.errors import (
     UnknownStageError,
 )
 from funnelkit.events import EventLog, read_events
+from funnelkit.fit import FunnelFit, UnmappedEventsWarning, fit_funnel
 from funnelkit.extension import register, register_distribution, registered, unregister
 from funnelkit.funnel import Edge, Funnel, Stage
 from funnelkit.results import TableResult
@@ -78,6 +79,7 @@ __all__ = [
     "Funnel",
     "FunnelAnalysis",
     "FunnelError",
+    "FunnelFit",
     "FunnelFormatError",
     "Gamma",
     "LogNormal",
@@ -93,10 +95,12 @@ __all__ = [
     "TableResult",
     "UnknownDistributionError",
     "UnknownStageError",
+    "UnmappedEventsWarning",
     "Weibull",
     "__version__",
     "empirical_from_durations",
     "examples",
+    "fit_funnel",
     "lognormal_from_median",
     "read_events",
     "register",
