@@ -31,6 +31,7 @@ from funnelkit.distributions import (
     empirical_from_durations,
     lognormal_from_median,
 )
+from funnelkit.compare import compare_fits
 from funnelkit.errors import (
     ConvergenceError,
     DistributionError,
@@ -98,6 +99,7 @@ __all__ = [
     "UnmappedEventsWarning",
     "Weibull",
     "__version__",
+    "compare_fits",
     "empirical_from_durations",
     "examples",
     "fit_funnel",

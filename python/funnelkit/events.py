@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -113,6 +113,37 @@ class EventLog:
         starts = np.flatnonzero(np.r_[True, sorted_leads[1:] != sorted_leads[:-1]])
         first[sorted_leads[starts]] = codes[order[starts]]
         return pd.Categorical.from_codes(first, categories=categories)
+
+    def select(self, rows: np.ndarray, *, observed_until: object = None) -> EventLog:
+        """The log restricted to ``rows`` (a boolean mask or row positions); lead and event codes
+        keep their meaning. ``observed_until`` moves the cut (default: unchanged)."""
+        cut = self.observed_until if observed_until is None else _timestamp_ns(observed_until)
+        segments = {name: (codes[rows], categories) for name, (codes, categories) in self.segments.items()}
+        return replace(self, lead_codes=self.lead_codes[rows], times=self.times[rows],
+                       event_codes=self.event_codes[rows], values=None if self.values is None else self.values[rows],
+                       segments=segments, observed_until=cut)
+
+    def period(self, start: object, end: object) -> EventLog:
+        """Events in ``[start, end)``, cut at ``end``: what a log exported for that period holds.
+
+        >>> first_half = log.period("2026-01-01", "2026-01-02")   # doctest: +SKIP
+        """
+        low, high = _timestamp_ns(start), _timestamp_ns(end)
+        if high <= low:
+            raise ValueError(f"period: end ({end}) must be after start ({start})")
+        return self.select((self.times >= low) & (self.times < high), observed_until=min(high, self.observed_until))
+
+    def where_segment(self, column: str, values: object) -> EventLog:
+        """Events of the leads whose first-touch segment in ``column`` is ``values`` (one value or
+        a list), e.g. ``log.where_segment("device", "mobile")``."""
+        wanted = [values] if isinstance(values, str) or not isinstance(values, Sequence) else list(values)
+        lead_segment = self.segment_of_leads(column)
+        unknown = [v for v in wanted if v not in lead_segment.categories]
+        if unknown:
+            raise ValueError(f"segment column {column!r} has no value {unknown[0]!r}; "
+                             f"its values are {list(lead_segment.categories)}")
+        chosen = np.asarray(lead_segment.isin(wanted))
+        return self.select(chosen[self.lead_codes])
 
     def __repr__(self) -> str:
         return (f"<EventLog: {len(self):,} events, {self.n_leads:,} leads, {len(self.events)} event names, "
@@ -237,17 +268,17 @@ def _read_file(path: Path, columns: list[str], value: str | None) -> pd.DataFram
         names = pq.read_schema(path).names
         return pq.read_table(path, columns=[n for n in names if n in wanted]).to_pandas()
     if ".csv" in suffixes or ".tsv" in suffixes:
-        return pd.read_csv(path, usecols=lambda name: name in wanted, sep="\t" if ".tsv" in suffixes else ",",
-                           engine="pyarrow" if _has_pyarrow() else "c")
+        import pyarrow.csv as pv
+
+        present = [name for name in csv_header(path) if name in wanted]
+        parse = pv.ParseOptions(delimiter="\t" if ".tsv" in suffixes else ",")
+        return pv.read_csv(path, parse_options=parse, convert_options=pv.ConvertOptions(include_columns=present)).to_pandas()
     raise ValueError(f"{path}: expected a .csv, .tsv or .parquet file")
 
 
-def _has_pyarrow() -> bool:
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:  # pragma: no cover - pyarrow is a dependency
-        return False
-    return True
+def csv_header(path: Path) -> list[str]:
+    """The column names of a CSV/TSV file (compressed ones too), from its first line."""
+    return list(pd.read_csv(path, nrows=0, sep="\t" if ".tsv" in [s.lower() for s in path.suffixes] else ",").columns)
 
 
 def _nanoseconds(column: pd.Series, name: str, unit: str, problems: _Problems) -> np.ndarray:
@@ -286,9 +317,14 @@ def _observed_until(observed_until: object, times: np.ndarray, bad: np.ndarray) 
     if observed_until is None:
         good = times[~bad]
         return int(good.max()) if good.size else 0
-    stamp = pd.Timestamp(observed_until)  # type: ignore[call-overload]
+    return _timestamp_ns(observed_until)
+
+
+def _timestamp_ns(value: object) -> int:
+    """A timestamp-like (string, datetime, pd.Timestamp; time zones converted) as UTC nanoseconds."""
+    stamp = pd.Timestamp(value)  # type: ignore[call-overload]
     if stamp is pd.NaT:
-        raise ValueError("observed_until must be a timestamp")
+        raise ValueError(f"expected a timestamp, got {value!r}")
     if stamp.tzinfo is not None:
         stamp = stamp.tz_convert("UTC").tz_localize(None)
     return int(stamp.as_unit("ns").value)

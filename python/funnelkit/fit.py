@@ -33,9 +33,11 @@ data: choose ``W`` as long as returns matter and no longer.
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -136,6 +138,7 @@ def fit_funnel(
     time_unit: str = "hours",
     session_gap: object = None,
     observed_until: object = None,
+    parts: int | None = None,
     threads: int | None = None,
     name: str = "fitted funnel",
     **read_options: Any,
@@ -185,9 +188,18 @@ def fit_funnel(
         session).
     observed_until:
         When the log was cut (default: its last event).
+    parts:
+        For a CSV/Parquet path larger than memory: stream it once into this many temporary
+        Parquet parts by lead (hash), then fit one part at a time and add the counts. Memory
+        then holds about one part.
     threads:
         Threads for the engine (default: all cores). Results do not depend on it.
     """
+    if parts is not None:
+        options = {"mapping": mapping, "window": window, "success": success, "failure": failure, "repeat": repeat,
+                   "unmapped": unmapped, "prior": prior, "level": level, "durations": durations,
+                   "time_unit": time_unit, "session_gap": session_gap, "threads": threads, "name": name}
+        return _fit_in_parts(events, parts, observed_until, read_options, options)
     if time_unit not in _UNITS_NS:
         raise ValueError(f"time_unit must be one of {sorted(_UNITS_NS)}, got {time_unit!r}")
     if not (0 < level < 1):
@@ -249,8 +261,33 @@ def fit_funnel(
     return _estimate(counts, stages, success, failure, window_ns / unit_ns, options, name, unmapped_counts)
 
 
+def _fit_in_parts(path: Any, parts: int, observed_until: object, read_options: Mapping[str, Any],
+                  arguments: Mapping[str, Any]) -> FunnelFit:
+    from funnelkit import _spill
+    from funnelkit.events import _nanoseconds, _Problems
+
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError("parts= needs a CSV or Parquet file path")
+    if not (isinstance(parts, int) and parts >= 1):
+        raise ValueError(f"parts must be a positive integer, got {parts!r}")
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no event log at {path}")
+    lead, time = read_options.get("lead", "lead_id"), read_options.get("time", "timestamp")
+    segments = read_options.get("segments", ())
+    columns = [lead, time, read_options.get("event", "event"), read_options.get("value") or "value",
+               *([segments] if isinstance(segments, str) else segments)]
+    with _spill.temporary_directory() as directory:
+        files, latest = _spill.split_by_lead(path, columns, lead, time, parts, directory)
+        if observed_until is None:
+            stamps = _nanoseconds(latest.dropna().reset_index(drop=True), time,
+                                  read_options.get("time_unit", "s"), _Problems("raise", len(latest.dropna())))
+            observed_until = pd.Timestamp(int(stamps.max()), unit="ns")
+        return fit_funnel(files, observed_until=observed_until, **arguments, **read_options)
+
+
 def _as_chunks(events: Any, observed_until: object, read_options: Mapping[str, Any]) -> list[Any] | Iterable[Any]:
-    if isinstance(events, (EventLog, pd.DataFrame, str)) or hasattr(events, "__fspath__") or \
+    if isinstance(events, (EventLog, pd.DataFrame, str, os.PathLike)) or \
             type(events).__module__.startswith("pyarrow"):
         return [events]
     if isinstance(events, Iterable):
