@@ -53,7 +53,7 @@ from funnelkit.errors import (
     UnknownDistributionError,
     UnknownStageError,
 )
-from funnelkit.events import EventLog, read_events
+from funnelkit.events import EventLog, EventMapping, SegmentRule, read_events
 from funnelkit.fit import FunnelFit, UnmappedEventsWarning, fit_funnel
 from funnelkit.extension import register, register_distribution, registered, unregister
 from funnelkit.funnel import Edge, Funnel, Stage
@@ -75,6 +75,7 @@ __all__ = [
     "EventDataError",
     "EventLog",
     "EventLogError",
+    "EventMapping",
     "Exponential",
     "Fixed",
     "Funnel",
@@ -91,6 +92,7 @@ __all__ = [
     "ProbabilityError",
     "RowSumError",
     "SchemaVersionError",
+    "SegmentRule",
     "Stage",
     "StructureError",
     "TableResult",

@@ -38,9 +38,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from funnelkit.errors import EmptyLogError, EventDataError, MissingColumnError
+from funnelkit.errors import EmptyLogError, EventDataError, EventLogError, MissingColumnError
 
-__all__ = ["EventLog", "EventSource", "read_events"]
+__all__ = ["EventLog", "EventMapping", "EventSource", "SegmentRule", "read_events"]
 
 #: What :func:`read_events` accepts.
 EventSource = Any  # pd.DataFrame | pyarrow.Table | str | os.PathLike[str] | EventLog
@@ -49,6 +49,50 @@ EventSource = Any  # pd.DataFrame | pyarrow.Table | str | os.PathLike[str] | Eve
 _NS_PER_UNIT = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000, "m": 60_000_000_000,
                 "h": 3_600_000_000_000, "D": 86_400_000_000_000}
 _MAX_NS = np.iinfo(np.int64).max
+
+
+class EventMapping:
+    """Base class of event → stage rules that a ``{stage: events}`` dict cannot express (e.g.
+    page URLs matched by pattern, for page-level funnels). :meth:`stage` is called once per
+    distinct event name, in Python — slower than a dict, but never per row. Register a
+    subclass with ``fk.register("event_mapping", name)`` to pass its name as ``mapping=``.
+
+    >>> import re
+    >>> class ByPrefix(EventMapping):
+    ...     def stage(self, event: str) -> str | None:
+    ...         return "product" if event.startswith("/product/") else "other" if event.startswith("/") else None
+    >>> ByPrefix().stage("/product/42")
+    'product'
+    """
+
+    def stage(self, event: str) -> str | None:
+        """The stage an event name marks, or None for events that mark none."""
+        raise NotImplementedError
+
+    def stages(self) -> Sequence[str]:
+        """Stages in the order the fitted funnel lists them (default: as first produced)."""
+        return ()
+
+    def params(self) -> dict[str, Any]:
+        """Constructor arguments, so a registered rule can be rebuilt by name."""
+        return {}
+
+
+class SegmentRule:
+    """Base class of segment columns computed from other columns (e.g. a channel group from a
+    UTM source). ``columns`` lists the input columns; :meth:`__call__` gets a DataFrame of them
+    and returns one label per row. Pass an instance in ``read_events(segments=[...])``, or its
+    registered name (``fk.register("segment_rule", name)``). The segment's name is ``name``.
+    """
+
+    name: str = "segment"
+    columns: Sequence[str] = ()
+
+    def __call__(self, frame: pd.DataFrame) -> pd.Series:
+        raise NotImplementedError
+
+    def params(self) -> dict[str, Any]:
+        return {}
 
 
 @dataclass(frozen=True, eq=False)
@@ -157,7 +201,7 @@ def read_events(
     time: str = "timestamp",
     event: str = "event",
     value: str | None = "value",
-    segments: Sequence[str] | str = (),
+    segments: Sequence[str | SegmentRule] | str = (),
     time_unit: str = "s",
     observed_until: object = None,
     errors: Literal["raise", "skip"] = "raise",
@@ -178,9 +222,11 @@ def read_events(
         raise ValueError(f"errors must be 'raise' or 'skip', got {errors!r}")
     if time_unit not in _NS_PER_UNIT:
         raise ValueError(f"time_unit must be one of {sorted(_NS_PER_UNIT)}, got {time_unit!r}")
-    segment_columns = [segments] if isinstance(segments, str) else list(segments)
-    wanted = [lead, time, event, *segment_columns]
-    frame = _load(source, wanted, value)
+    segment_specs = [segments] if isinstance(segments, str) else list(segments)
+    frame = _load(source, [lead, time, event, *_segment_inputs(segment_specs)], value)
+    rules = _segment_rules(segment_specs, frame.columns)
+    segment_columns = [spec for spec in segment_specs if isinstance(spec, str) and spec not in rules]
+    wanted = [lead, time, event, *segment_columns, *(c for rule in rules.values() for c in rule.columns)]
     missing = [name for name in wanted if name not in frame.columns]
     if value is not None and value != "value" and value not in frame.columns:
         missing.append(value)
@@ -209,6 +255,11 @@ def read_events(
     if value is not None and value in frame.columns:
         values = pd.to_numeric(frame[value], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     encoded_segments = {name: _segment(frame[name]) for name in segment_columns}
+    for name, rule in rules.items():
+        labels = rule(frame[list(rule.columns)])
+        if len(labels) != len(frame):
+            raise EventLogError(f"segment rule {name!r} returned {len(labels)} labels for {len(frame)} rows")
+        encoded_segments[name] = _segment(pd.Series(np.asarray(labels), index=frame.index))
     return EventLog(
         lead_codes=lead_codes.astype(np.int64, copy=False),
         leads=leads,
@@ -220,6 +271,35 @@ def read_events(
         observed_until=cut,
         skipped=dict(problems.counts),
     )
+
+
+def _segment_inputs(specs: Sequence[str | SegmentRule]) -> list[str]:
+    """Every column the segments need: plain columns, and the inputs of rules."""
+    from funnelkit.extension import registered
+
+    rules = registered("segment_rule")
+    names: list[str] = []
+    for spec in specs:
+        if isinstance(spec, SegmentRule):
+            names += list(spec.columns)
+        else:
+            names.append(spec)
+            if spec in rules:
+                names += list(rules[spec]().columns)
+    return names
+
+
+def _segment_rules(specs: Sequence[str | SegmentRule], columns: pd.Index) -> dict[str, SegmentRule]:
+    """Segments computed by rules: instances, and registered names that are not columns."""
+    from funnelkit.extension import registered
+
+    rules: dict[str, SegmentRule] = {}
+    for spec in specs:
+        if isinstance(spec, SegmentRule):
+            rules[spec.name] = spec
+        elif spec not in columns and spec in registered("segment_rule"):
+            rules[spec] = registered("segment_rule")[spec]()
+    return rules
 
 
 class _Problems:

@@ -41,7 +41,8 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 
 from funnelkit import _core
-from funnelkit.errors import DistributionError, FunnelError
+from funnelkit.errors import DistributionError, EventLogError, FunnelError
+from funnelkit.events import EventMapping, SegmentRule
 
 __all__ = [
     "BUILTINS",
@@ -60,6 +61,7 @@ class _Kind:
     base: type  # the engine interface an extension subclasses
     builtins: Mapping[str, type]  # the classes the engine implements itself, by JSON name
     error: type[FunnelError]  # raised when a document's parameters cannot rebuild an extension
+    requires_params: bool = True  # engine kinds: JSON must be able to rebuild the object
 
 
 # The one table of extension kinds. A new kind (feature, scorer, trigger_effect) is one entry
@@ -80,6 +82,9 @@ _KINDS: Mapping[str, _Kind] = MappingProxyType(
             ),
             error=DistributionError,
         ),
+        # Python-only kinds: the engine calls them per distinct event name or per log, not per row.
+        "event_mapping": _Kind(EventMapping, MappingProxyType({}), EventLogError, requires_params=False),
+        "segment_rule": _Kind(SegmentRule, MappingProxyType({}), EventLogError, requires_params=False),
     }
 )
 
@@ -120,7 +125,7 @@ def register(kind: str, name: str) -> Callable[[T], T]:
         existing = _registry[kind].get(name)
         if existing is not None and existing is not cls:
             raise ValueError(f"{kind} {name!r} is already registered to {existing.__qualname__}")
-        if getattr(cls, "params", None) is getattr(base, "params", None):
+        if _KINDS[kind].requires_params and getattr(cls, "params", None) is getattr(base, "params", None):
             raise TypeError(f"{cls.__qualname__} must define params() returning its constructor arguments")
 
         def type_name(self: object) -> str:

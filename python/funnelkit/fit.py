@@ -46,7 +46,7 @@ import pandas as pd
 from funnelkit import _core
 from funnelkit.distributions import Exponential, Fixed, LogNormal, empirical_from_durations
 from funnelkit.errors import EventLogError, UnknownStageError
-from funnelkit.events import EventLog, EventSource, read_events
+from funnelkit.events import EventLog, EventMapping, EventSource, read_events
 from funnelkit.funnel import Funnel
 
 __all__ = ["DEFAULT_MAPPING", "DEFAULT_REPEAT", "FunnelFit", "UnmappedEventsWarning", "fit_funnel"]
@@ -69,7 +69,7 @@ DEFAULT_REPEAT: Mapping[str, str] = {"paid": "repeat"}
 LEFT = "left"
 
 _UNITS_NS = {"seconds": 1e9, "minutes": 60e9, "hours": 3600e9, "days": 86400e9, "weeks": 604800e9}
-Mapping_ = Mapping[str, str | Sequence[str]] | Callable[[str], str | None]
+Mapping_ = Mapping[str, str | Sequence[str]] | EventMapping | str | Callable[[str], str | None]
 
 
 class UnmappedEventsWarning(UserWarning):
@@ -155,8 +155,9 @@ def fit_funnel(
         ``observed_until`` must then be given.
     mapping:
         ``{stage: event name or names}`` (several events may mark one stage; stages keep this
-        order), or a callable ``event name -> stage or None`` (called once per distinct name,
-        e.g. a regular expression over page URLs for page-level funnels). Default:
+        order); or, for rules a dict cannot hold, an :class:`~funnelkit.EventMapping` (or its
+        registered name) or a callable ``event name -> stage or None``, called once per distinct
+        name (e.g. a pattern over page URLs for page-level funnels). Default:
         :data:`DEFAULT_MAPPING`, with :data:`DEFAULT_REPEAT`.
     window:
         The conversion window ``W`` (a Timedelta-like such as ``"30D"``, or a number in
@@ -329,9 +330,18 @@ def _absorbing(names: list[str], stages: list[str], given: bool) -> list[str]:
 
 def _stage_codes(mapping: Mapping_, events: pd.Index, repeat: Mapping[str, str]) -> tuple[list[str], np.ndarray]:
     """The stage list and, per event code, its stage code (-1: unmapped)."""
-    if callable(mapping):
-        names = [mapping(str(e)) for e in events]
-        stages = list(dict.fromkeys(n for n in names if n is not None))
+    if isinstance(mapping, str):
+        from funnelkit.extension import registered
+
+        if mapping not in registered("event_mapping"):
+            raise ValueError(f"no event mapping is registered as {mapping!r}; registered: "
+                             f"{sorted(registered('event_mapping'))}")
+        mapping = registered("event_mapping")[mapping]()
+    if isinstance(mapping, EventMapping) or callable(mapping):
+        rule = mapping.stage if isinstance(mapping, EventMapping) else mapping
+        names = [rule(str(e)) for e in events]
+        declared = list(mapping.stages()) if isinstance(mapping, EventMapping) else []
+        stages = list(dict.fromkeys([*declared, *(n for n in names if n is not None)]))
         by_event = dict(zip(map(str, events), names, strict=True))
     else:
         if not isinstance(mapping, Mapping) or not mapping:
