@@ -38,7 +38,7 @@ def compare_fits(a: FunnelFit, b: FunnelFit, *, level: float = 0.95, names: tupl
     if not (0 < level < 1):
         raise ValueError(f"level must be in (0, 1), got {level}")
     first, second = (_counts(fit) for fit in (a, b))
-    table = first.join(second, how="outer", lsuffix=f"_{names[0]}", rsuffix=f"_{names[1]}")
+    table = first.add_suffix(f"_{names[0]}").join(second.add_suffix(f"_{names[1]}"), how="outer")
     na, nb = (f"{c}_{names[0]}" for c in ("count", "exposure")), (f"{c}_{names[1]}" for c in ("count", "exposure"))
     (xa, ea), (xb, eb) = na, nb
     # A transition one fit never saw has count 0 there, out of that fit's exposure of its source.

@@ -392,18 +392,21 @@ def _estimate(counts: Any, stages: list[str], success: list[str], failure: list[
     for s in np.flatnonzero(entries):
         rows.append({"source": stages[s], "target": LEFT, "count": int(losses[s]), "exposure": int(entries[s]),
                      "delay": None, "median_duration": window})
-    table = pd.DataFrame(rows)
+    table = pd.DataFrame(rows).reindex(columns=_TRANSITION_COLUMNS)
+    table[["count", "exposure"]] = table[["count", "exposure"]].astype(np.int64)
     k = outcomes[[stages.index(s) for s in table["source"]]]
     n, x = table["exposure"].to_numpy(float), table["count"].to_numpy(float)
     table["probability"] = (x + prior) / (n + prior * k)
     a0 = prior if prior > 0 else 0.5
     b0 = prior * (k - 1) if prior > 0 else 0.5
-    table["lower"] = _core.beta_quantile(x + a0, n - x + b0, (1 - level) / 2)
-    table["upper"] = _core.beta_quantile(x + a0, n - x + b0, (1 + level) / 2)
+    a, b = x + a0, n - x + b0
+    certain = b <= 0  # the only outcome, under a prior: its posterior is a point mass at 1
+    b = np.where(certain, 1.0, b)
+    table["lower"] = np.where(certain, 1.0, _core.beta_quantile(a, b, (1 - level) / 2))
+    table["upper"] = np.where(certain, 1.0, _core.beta_quantile(a, b, (1 + level) / 2))
     table = table.sort_values(["source", "target"], key=lambda c: c.map(_order(stages)), kind="stable")
     table = table.reset_index(drop=True)
-    first = ["source", "target", "count", "exposure", "probability", "lower", "upper"]
-    table = table[first + [c for c in table.columns if c not in first]]
+    table = table[["source", "target", "count", "exposure", "probability", "lower", "upper", *_TRANSITION_COLUMNS[4:]]]
 
     stage_table = pd.DataFrame({
         "stage": stages,
@@ -415,6 +418,14 @@ def _estimate(counts: Any, stages: list[str], success: list[str], failure: list[
     })
     funnel = _build_funnel(table, stage_table, durations, window, options, name)
     return FunnelFit(funnel, table, stage_table, unmapped.rename("events"), options, durations)
+
+
+_TRANSITION_COLUMNS = [
+    "source", "target", "count", "exposure", "delay", "median_duration",
+    "exponential_mean", "exponential_mean_low", "exponential_mean_high",
+    "lognormal_mu", "lognormal_mu_low", "lognormal_mu_high",
+    "lognormal_sigma", "lognormal_sigma_low", "lognormal_sigma_high", "aic_exponential", "aic_lognormal",
+]
 
 
 def _order(stages: list[str]) -> Callable[[str], int]:
