@@ -2,6 +2,7 @@
 #include "pybind11.hpp"
 
 #include "funnelkit/events/duration_fit.hpp"
+#include "funnelkit/events/encode.hpp"
 #include "funnelkit/events/journeys.hpp"
 
 namespace funnelkit::bindings {
@@ -80,6 +81,18 @@ void register_events(py::module_& m) {
         return py::make_tuple(fit_to_dict(fits.first), fit_to_dict(fits.second));
       },
       "durations"_a, "truncation"_a, "level"_a);
+
+  m.def(
+      "encode_ids",
+      [](const Column<std::int64_t>& ids) {
+        events::EncodedIds encoded;
+        {
+          py::gil_scoped_release release;
+          encoded = events::encode_ids(view(ids));
+        }
+        return py::make_tuple(to_array(encoded.codes), to_array(encoded.uniques));
+      },
+      "ids"_a);
 
   m.def("beta_quantile", py::vectorize(events::beta_quantile), "a"_a, "b"_a, "p"_a);
 }

@@ -38,6 +38,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from funnelkit import _core
 from funnelkit.errors import EmptyLogError, EventDataError, EventLogError, MissingColumnError
 
 __all__ = ["EventLog", "EventMapping", "EventSource", "SegmentRule", "read_events"]
@@ -420,6 +421,11 @@ def _encode(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
         remap = np.full(len(column.cat.categories), -1, dtype=np.int64)
         remap[used] = np.arange(used.size)
         return remap[codes], pd.Index(column.cat.categories[used])
+    if column.dtype.kind in "iu" and column.dtype.itemsize <= 8 and not (
+            column.dtype.kind == "u" and column.dtype.itemsize == 8):
+        # Integer ids (the usual lead column): the engine's hash encoder, a few times faster.
+        codes, uniques = _core.encode_ids(column.to_numpy(dtype=np.int64))
+        return codes, pd.Index(uniques.astype(column.dtype, copy=False))
     codes, uniques = pd.factorize(column, sort=False)
     return np.asarray(codes), pd.Index(uniques)
 

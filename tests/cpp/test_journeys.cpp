@@ -48,12 +48,22 @@ std::int64_t transitions(const TransitionCounts& c, std::int32_t from, std::int3
 }  // namespace
 
 TEST(Journeys, GroupsByLeadInTimeOrderKeepingTiesInInputOrder) {
-  const std::vector<std::int64_t> lead{1, 0, 1, 0, 1};
-  const std::vector<std::int64_t> time{5, 3, 1, 3, 5};
-  const auto groups = group_by_lead(lead, time, 2, 2);
-  EXPECT_EQ(std::vector<std::uint32_t>(groups.of(0).begin(), groups.of(0).end()), (std::vector<std::uint32_t>{1, 3}));
-  EXPECT_EQ(std::vector<std::uint32_t>(groups.of(1).begin(), groups.of(1).end()), (std::vector<std::uint32_t>{2, 0, 4}));
-  EXPECT_THROW((void)group_by_lead(lead, time, 1), std::invalid_argument);
+  const std::vector<std::int64_t> lead{1, 0, 1, 0, 1, 1};
+  const std::vector<std::int64_t> time{5, 3, 1, 3, 5, 0};
+  const std::vector<std::int32_t> code{0, 1, 2, 3, 4, -1};  // the last row is left out
+  const std::vector<double> payload{0.5, 1.5, 2.5, 3.5, 4.5, 5.5};
+  for (std::size_t threads = 1; threads <= 3; ++threads) {
+    const auto grouped = group_events(lead, time, code, payload, 2, threads);
+    const auto rows = [&](std::size_t l) {
+      std::vector<std::uint32_t> out;
+      for (const auto& e : grouped.of(l)) out.push_back(e.row);
+      return out;
+    };
+    EXPECT_EQ(rows(0), (std::vector<std::uint32_t>{1, 3}));
+    EXPECT_EQ(rows(1), (std::vector<std::uint32_t>{2, 0, 4}));
+    EXPECT_EQ(std::vector<double>(grouped.payload_of(1).begin(), grouped.payload_of(1).end()), (std::vector<double>{2.5, 0.5, 4.5}));
+  }
+  EXPECT_THROW((void)group_events(lead, time, code, {}, 1), std::invalid_argument);
 }
 
 TEST(Journeys, CountsTransitionsWithDurationsFromStageEntry) {
@@ -206,4 +216,28 @@ TEST(DurationFit, BetaQuantileMatchesKnownValues) {
   EXPECT_NEAR(beta_quantile(1, 1, 0.3), 0.3, 1e-14);
   EXPECT_NEAR(beta_quantile(2, 1, 0.25), 0.5, 1e-14);  // cdf x^2
   EXPECT_THROW((void)beta_quantile(0, 1, 0.5), std::invalid_argument);
+}
+
+#include "funnelkit/events/encode.hpp"
+
+TEST(Encode, IdsGetDenseCodesInOrderOfFirstAppearance) {
+  std::vector<std::int64_t> ids{42, -7, 42, 1LL << 40, -7, 0};
+  for (std::int64_t i = 0; i < 5000; ++i) ids.push_back(i * 7919);  // forces the table to grow
+  const auto encoded = encode_ids(ids);
+  EXPECT_EQ(std::vector<std::int64_t>(encoded.codes.begin(), encoded.codes.begin() + 6),
+            (std::vector<std::int64_t>{0, 1, 0, 2, 1, 3}));
+  ASSERT_EQ(encoded.uniques.size(), 4U + 4999U);  // 0 appears twice (once as 0 * 7919)
+  for (std::size_t row = 0; row < ids.size(); ++row) EXPECT_EQ(encoded.uniques[static_cast<std::size_t>(encoded.codes[row])], ids[row]);
+}
+
+TEST(Encode, DenseRangesAndSparseIdsAgree) {
+  std::vector<std::int64_t> dense, sparse;
+  for (std::int64_t i = 0; i < 20000; ++i) {
+    dense.push_back((i * 37) % 5003 + 1000);
+    sparse.push_back(((i * 37) % 5003) * (std::int64_t{1} << 40) - (std::int64_t{1} << 62));
+  }
+  const auto a = encode_ids(dense), b = encode_ids(sparse);
+  EXPECT_EQ(a.codes, b.codes);
+  EXPECT_EQ(a.uniques.size(), 5003U);
+  EXPECT_TRUE(encode_ids({}).codes.empty());
 }

@@ -40,23 +40,21 @@ struct BlockCounts {
 /// Walks one lead's time-ordered rows and adds its journeys to `out`.
 class LeadWalker {
  public:
-  LeadWalker(std::span<const std::int64_t> time, std::span<const std::int32_t> stage, std::span<const double> value,
-             const JourneyRules& rules, std::size_t stage_count)
-      : time_(time), stage_(stage), value_(value), rules_(rules), entered_(stage_count, 0) {}
+  LeadWalker(const JourneyRules& rules, std::size_t stage_count) : rules_(rules), entered_(stage_count, 0) {}
 
-  void walk(std::span<const std::uint32_t> rows, BlockCounts& out) {
+  /// `events` are the lead's mapped events in time order; `values` empty or one per event.
+  void walk(std::span<const LeadEvent> events, std::span<const double> values, BlockCounts& out) {
     current_ = -1;
     std::int64_t last_time = 0;
     bool absorbed = false;
-    for (const auto row : rows) {
-      auto s = stage_[row];
-      if (s < 0) continue;
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      auto s = events[i].code;
       if (absorbed) {
         ++out.events_ignored;
         continue;
       }
       ++out.events_used;
-      const auto t = time_[row];
+      const auto t = events[i].time;
       if (current_ >= 0 && (t - entry_time_ > rules_.window ||
                             (rules_.session_gap > 0 && t - last_time > rules_.session_gap))) {
         close_as_loss(out);
@@ -64,8 +62,8 @@ class LeadWalker {
       last_time = t;
       const auto su = static_cast<std::size_t>(s);
       if (s != current_ && entered_[su] && rules_.repeat_stage[su] >= 0) s = rules_.repeat_stage[su];
-      if (!value_.empty() && !std::isnan(value_[row])) {
-        out.value_sum[static_cast<std::size_t>(s)] += value_[row];
+      if (!values.empty() && !std::isnan(values[i])) {
+        out.value_sum[static_cast<std::size_t>(s)] += values[i];
         ++out.value_count[static_cast<std::size_t>(s)];
       }
       if (s == current_) continue;  // a repeat within the stay
@@ -119,9 +117,6 @@ class LeadWalker {
     }
   }
 
-  std::span<const std::int64_t> time_;
-  std::span<const std::int32_t> stage_;
-  std::span<const double> value_;
   const JourneyRules& rules_;
   std::vector<std::uint8_t> entered_;  // stages this lead has entered (for repeat_stage)
   std::vector<std::size_t> touched_;
@@ -193,7 +188,7 @@ TransitionCounts count_transitions(std::span<const std::int64_t> lead, std::span
                                   std::to_string(row) + " is out of range");
     }
   }
-  const auto groups = group_by_lead(lead, time, lead_count, threads);
+  const auto groups = group_events(lead, time, stage, value, lead_count, threads);
 
   constexpr std::size_t kLeadsPerBlock = 1 << 14;
   const std::size_t blocks = (lead_count + kLeadsPerBlock - 1) / kLeadsPerBlock;
@@ -203,9 +198,9 @@ TransitionCounts count_transitions(std::span<const std::int64_t> lead, std::span
   parallel_for(
       blocks, threads,
       [&](std::size_t b) {
-        LeadWalker walker(time, stage, value, rules, stage_count);
+        LeadWalker walker(rules, stage_count);
         const auto last = std::min(lead_count, (b + 1) * kLeadsPerBlock);
-        for (std::size_t l = b * kLeadsPerBlock; l < last; ++l) walker.walk(groups.of(l), partial[b]);
+        for (std::size_t l = b * kLeadsPerBlock; l < last; ++l) walker.walk(groups.of(l), groups.payload_of(l), partial[b]);
       },
       progress, std::max<std::size_t>(1, blocks / 50));
 

@@ -9,48 +9,71 @@
 
 namespace funnelkit::events {
 
-LeadGroups group_by_lead(std::span<const std::int64_t> lead, std::span<const std::int64_t> time,
-                         std::size_t lead_count, std::size_t threads) {
-  if (lead.size() != time.size()) {
-    throw std::invalid_argument("group_by_lead: lead and time columns differ in length");
+LeadEvents group_events(std::span<const std::int64_t> lead, std::span<const std::int64_t> time,
+                        std::span<const std::int32_t> code, std::span<const double> payload, std::size_t lead_count,
+                        std::size_t threads) {
+  if (lead.size() != time.size() || lead.size() != code.size() || (!payload.empty() && payload.size() != lead.size())) {
+    throw std::invalid_argument("group_events: columns differ in length");
   }
   if (lead.size() >= std::numeric_limits<std::uint32_t>::max()) {
-    throw std::invalid_argument("group_by_lead: at most 4,294,967,294 events per call; fit in chunks of whole leads");
+    throw std::invalid_argument("group_events: at most 4,294,967,294 events per call; fit in chunks of whole leads");
   }
-  LeadGroups groups;
-  groups.offsets.assign(lead_count + 1, 0);
   for (std::size_t row = 0; row < lead.size(); ++row) {
-    const auto code = lead[row];
-    if (code < 0 || static_cast<std::uint64_t>(code) >= lead_count) {
-      throw std::invalid_argument("group_by_lead: lead code " + std::to_string(code) + " at row " +
+    if (lead[row] < 0 || static_cast<std::uint64_t>(lead[row]) >= lead_count) {
+      throw std::invalid_argument("group_events: lead code " + std::to_string(lead[row]) + " at row " +
                                   std::to_string(row) + " is outside [0, " + std::to_string(lead_count) + ")");
     }
-    ++groups.offsets[static_cast<std::size_t>(code) + 1];
   }
-  for (std::size_t l = 0; l < lead_count; ++l) groups.offsets[l + 1] += groups.offsets[l];
-
-  // Scatter in input order, so rows with equal times stay in input order after a stable sort.
-  groups.rows.resize(lead.size());
-  std::vector<std::size_t> cursor(groups.offsets.begin(), groups.offsets.end() - 1);
+  LeadEvents grouped;
+  grouped.offsets.assign(lead_count + 1, 0);
   for (std::size_t row = 0; row < lead.size(); ++row) {
-    groups.rows[cursor[static_cast<std::size_t>(lead[row])]++] = static_cast<std::uint32_t>(row);
+    if (code[row] >= 0) ++grouped.offsets[static_cast<std::size_t>(lead[row]) + 1];
   }
-  cursor = {};
+  for (std::size_t l = 0; l < lead_count; ++l) grouped.offsets[l + 1] += grouped.offsets[l];
+  grouped.events.resize(grouped.offsets.back());
+  if (!payload.empty()) grouped.payload.resize(grouped.offsets.back());
+
+  // Scatter in input order (so a stable order of ties is input order). Each thread owns a range
+  // of leads and scans every row: the reads are sequential, and the random writes are split.
+  const std::size_t parts = std::min<std::size_t>(resolve_threads(threads), std::max<std::size_t>(1, lead_count));
+  parallel_for(parts, parts, [&](std::size_t part) {
+    const std::size_t first = lead_count * part / parts, last = lead_count * (part + 1) / parts;
+    std::vector<std::size_t> cursor(grouped.offsets.begin() + static_cast<std::ptrdiff_t>(first),
+                                    grouped.offsets.begin() + static_cast<std::ptrdiff_t>(last));
+    for (std::size_t row = 0; row < lead.size(); ++row) {
+      const auto l = static_cast<std::size_t>(lead[row]);
+      if (l < first || l >= last || code[row] < 0) continue;
+      const auto at = cursor[l - first]++;
+      grouped.events[at] = {time[row], static_cast<std::uint32_t>(row), code[row]};
+      if (!payload.empty()) grouped.payload[at] = payload[row];
+    }
+  });
 
   // Logs usually arrive in time order: check before sorting, one lead block per work item.
   constexpr std::size_t kLeadsPerItem = 4096;
   const std::size_t items = (lead_count + kLeadsPerItem - 1) / kLeadsPerItem;
-  const auto by_time = [&](std::uint32_t a, std::uint32_t b) { return time[a] < time[b]; };
+  const auto earlier = [](const LeadEvent& a, const LeadEvent& b) { return a.time < b.time || (a.time == b.time && a.row < b.row); };
   parallel_for(items, threads, [&](std::size_t item) {
-    const std::size_t first = item * kLeadsPerItem;
-    const std::size_t last = std::min(lead_count, first + kLeadsPerItem);
-    for (std::size_t l = first; l < last; ++l) {
-      auto begin = groups.rows.begin() + static_cast<std::ptrdiff_t>(groups.offsets[l]);
-      auto end = groups.rows.begin() + static_cast<std::ptrdiff_t>(groups.offsets[l + 1]);
-      if (!std::is_sorted(begin, end, by_time)) std::stable_sort(begin, end, by_time);
+    const std::size_t last = std::min(lead_count, (item + 1) * kLeadsPerItem);
+    std::vector<std::pair<LeadEvent, double>> scratch;
+    for (std::size_t l = item * kLeadsPerItem; l < last; ++l) {
+      const auto begin = static_cast<std::ptrdiff_t>(grouped.offsets[l]), end = static_cast<std::ptrdiff_t>(grouped.offsets[l + 1]);
+      auto events = grouped.events.begin();
+      if (std::is_sorted(events + begin, events + end, earlier)) continue;
+      if (grouped.payload.empty()) {
+        std::sort(events + begin, events + end, earlier);
+        continue;
+      }
+      scratch.clear();  // sort the payload along
+      for (auto i = begin; i < end; ++i) scratch.emplace_back(events[i], grouped.payload[static_cast<std::size_t>(i)]);
+      std::sort(scratch.begin(), scratch.end(), [&](const auto& a, const auto& b) { return earlier(a.first, b.first); });
+      for (auto i = begin; i < end; ++i) {
+        events[i] = scratch[static_cast<std::size_t>(i - begin)].first;
+        grouped.payload[static_cast<std::size_t>(i)] = scratch[static_cast<std::size_t>(i - begin)].second;
+      }
     }
   });
-  return groups;
+  return grouped;
 }
 
 }  // namespace funnelkit::events
