@@ -68,6 +68,7 @@ from __future__ import annotations
 
 import datetime
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -292,7 +293,7 @@ def generate_events(
     _check_count(n_leads)
     if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or max_steps < 1:
         raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
-    if not (isinstance(extra_events, (int, float)) and math.isfinite(extra_events) and extra_events >= 0):
+    if not (_is_number(extra_events) and math.isfinite(extra_events) and extra_events >= 0):
         raise ValueError(f"extra_events must be a finite number >= 0, got {extra_events!r}")
     if order_value is not None and not isinstance(order_value, Distribution):
         raise TypeError(f"order_value must be a funnelkit Distribution, got {type(order_value).__name__}")
@@ -314,7 +315,6 @@ class _Plan:
     entry_stage: IntArray  # stages with positive entry weight...
     entry_cum: FloatArray  # ...and their cumulative normalised weights (last exactly 1)
     cum: FloatArray  # per edge, grouped by source stage s: s + cumulative probability
-    first: IntArray  # per stage: its first edge
     last: IntArray  # per stage: one past its last edge
     target: IntArray  # per edge
     delay: tuple[Distribution | None, ...]  # per edge: its delay, else the source's holding
@@ -362,7 +362,7 @@ def _compile(funnel: Funnel, events: Mapping[str, str | Sequence[str]] | None, *
     target = np.array([index[e.target] for e in edges], dtype=np.int64)
     delay = tuple(e.delay if e.delay is not None else stages[index[e.source]].holding for e in edges)
 
-    reachable = _reachable(n, [s for s, _ in entry], source, target)
+    reachable = _reachable([s for s, _ in entry], first, last, target)
     names = _mapping(funnel, events, reachable)
     categories = [name for stage in stages for name in names.get(stage.name, [])]
     # Noise names the mapping uses are left out: they would mark a stage.
@@ -388,7 +388,6 @@ def _compile(funnel: Funnel, events: Mapping[str, str | Sequence[str]] | None, *
         entry_stage=np.array([s for s, _ in entry], dtype=np.int64),
         entry_cum=entry_cum,
         cum=cum,
-        first=first,
         last=last,
         target=target,
         delay=delay,
@@ -404,13 +403,14 @@ def _compile(funnel: Funnel, events: Mapping[str, str | Sequence[str]] | None, *
     )
 
 
-def _reachable(n: int, entry: list[int], source: IntArray, target: IntArray) -> BoolArray:
-    seen = np.zeros(n, dtype=bool)
+def _reachable(entry: list[int], first: IntArray, last: IntArray, target: IntArray) -> BoolArray:
+    """Stages a lead can enter: the entry stages and whatever their edges lead to."""
+    seen = np.zeros(first.size, dtype=bool)
     seen[entry] = True
     frontier = list(entry)
     while frontier:
         stage = frontier.pop()
-        for nxt in target[source == stage].tolist():
+        for nxt in target[first[stage] : last[stage]].tolist():
             if not seen[nxt]:
                 seen[nxt] = True
                 frontier.append(nxt)
@@ -688,7 +688,7 @@ def _check_count(n_leads: int) -> None:
 
 def _window(start: str | datetime.datetime | np.datetime64, days: float) -> tuple[int, int]:
     """(start as ns since the epoch, naive UTC; the cut as ns after start)."""
-    if not (isinstance(days, (int, float)) and not isinstance(days, bool) and math.isfinite(days) and days > 0):
+    if not (_is_number(days) and math.isfinite(days) and days > 0):
         raise ValueError(f"days must be a finite number > 0, got {days!r}")
     try:
         first = pd.Timestamp(start)
@@ -700,6 +700,12 @@ def _window(start: str | datetime.datetime | np.datetime64, days: float) -> tupl
         first = first.tz_convert("UTC").tz_localize(None)
     start_ns = int(first.as_unit("ns").value)
     end_ns = round(days * _DAY_NS)
-    if end_ns < 1 or start_ns + end_ns > pd.Timestamp.max.value:
-        raise ValueError(f"start {first} plus {days} days is outside the range of datetime64[ns]")
+    # Offsets from start stay below 2**62 ns (146 years) so that adding a clipped delay cannot
+    # overflow int64.
+    if end_ns < 1 or end_ns >= _MAX_DELAY_NS or start_ns + end_ns > pd.Timestamp.max.value:
+        raise ValueError(f"start {first} plus {days} days is outside the range of datetime64[ns] (or over 146 years)")
     return start_ns, end_ns
+
+
+def _is_number(x: object) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, bool)

@@ -137,6 +137,12 @@ def test_purchase_share_matches_the_edge_probability() -> None:
     buyers = log.loc[log["event"] == "purchase", "lead_id"]
     assert buyers.is_unique
     assert buyers.size / n == pytest.approx(p, abs=4 * math.sqrt(p * (1 - p) / n))
+    # A lead who leaves emits nothing more, ever: only extras within 30 minutes of arriving.
+    times = log.groupby("lead_id")["timestamp"].agg(["min", "max"])
+    leavers = times.drop(index=buyers)
+    assert len(leavers) == n - buyers.size
+    assert (leavers["max"] - leavers["min"]).max() < pd.Timedelta(minutes=30)
+    assert (leavers["max"] > leavers["min"]).mean() > 0.5  # with extra events in those minutes
 
 
 def test_order_values_follow_the_distribution() -> None:
@@ -229,6 +235,7 @@ def test_delays_in_the_funnels_time_unit_and_max_steps() -> None:
         (lambda: generate_events(two_step(), 0), ValueError, "n_leads must be a positive integer"),
         (lambda: generate_events(two_step(), 10, days=0), ValueError, "days must be a finite number > 0"),
         (lambda: generate_events(two_step(), 10, days=float("nan")), ValueError, "days must be"),
+        (lambda: generate_events(two_step(), 10, days=1e6), ValueError, "outside the range of datetime64"),
         (lambda: generate_events(two_step(), 10, extra_events=-1), ValueError, "extra_events must be"),
         (lambda: generate_events(two_step(), 10, max_steps=0), ValueError, "max_steps must be"),
         (lambda: generate_events(two_step(), 10, start="not a date"), ValueError, "start must be a date"),
