@@ -28,9 +28,10 @@ How a log is generated (a contract: fitters rely on it to recover the funnel)
    *i*'s edges with their probabilities; the probability they leave unassigned means the lead
    **leaves**: it emits nothing more, ever (no event marks the drop stage). The time to *j* is
    drawn from the edge's ``delay``, else stage *i*'s ``holding``, else it is 0 (in the funnel's
-   ``time_unit``). The lead enters *j* at *t* + delay. Entering a stage emits the **first**
-   event name mapped to it, at the entry time; entering a success or failure stage ends the
-   journey. Leads still moving after ``max_steps`` transitions leave (with realistic
+   ``time_unit``: seconds, minutes, hours, days or weeks). The lead enters *j* at *t* + delay.
+   Entering a stage emits the **first** event name mapped to it (by default the stage's name),
+   at the entry time; entering a success or failure stage ends the journey. Leads still moving
+   after ``max_steps`` transitions leave as if they had dropped out there (with realistic
    probabilities a journey that long has negligible chance; the cap only bounds the loop).
 3. **Extra events.** Each stay in a stage gets Poisson(``extra_events``) further events of the
    same stage: its other mapped names (uniformly) if it has several, else its one name
