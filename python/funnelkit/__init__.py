@@ -18,7 +18,7 @@ except ImportError as error:  # pragma: no cover - only without a built extensio
         f"source tree. Original error: {error}"
     ) from error
 
-from funnelkit import examples
+from funnelkit import datasets, examples
 from funnelkit.analysis import ConversionReport, FunnelAnalysis, Path
 from funnelkit.distributions import (
     Distribution,
@@ -102,6 +102,7 @@ __all__ = [
     "Weibull",
     "__version__",
     "compare_fits",
+    "datasets",
     "empirical_from_durations",
     "examples",
     "fit_funnel",
