@@ -187,3 +187,83 @@ def test_bad_input_raises_clear_errors():
     assert fit.unmapped.to_dict() == {"noise": 1}
     skipped = fk.fit_funnel(good.assign(timestamp=[0.0, math.nan]), STAGE_EVENTS, errors="skip")
     assert skipped.options["events_used"] == 1
+
+
+def _truth_table(funnel: fk.Funnel) -> dict[tuple[str, str], float]:
+    return {(e.source, e.target): e.probability for e in funnel.edges}
+
+
+def _check_recovered(fit: fk.FunnelFit, truth: fk.Funnel) -> None:
+    """Every generating probability lies in its fitted interval; no transition was invented."""
+    expected = _truth_table(truth)
+    seen = fit.transitions[fit.transitions.target != "left"]
+    assert set(zip(seen.source, seen.target, strict=True)) <= set(expected)
+    for row in seen.itertuples():
+        assert row.lower <= expected[(row.source, row.target)] <= row.upper, (row.source, row.target)
+
+
+def test_round_trip_recovers_the_shop_and_its_delays():
+    log = fk.datasets.shop_events(60_000, seed=1)
+    events = fk.read_events(log.events, segments=["device"])
+    fit = fk.fit_funnel(events.where_segment("device", "desktop"), level=0.999)
+    truth = log.funnels["desktop"]
+    _check_recovered(fit, truth)
+    delays = {(e.source, e.target): e.delay for e in truth.edges}
+    checked = 0
+    for row in fit.transitions[fit.transitions.target != "left"].itertuples():
+        true_delay = delays[(row.source, row.target)]
+        params = true_delay.params()
+        if true_delay.type_name() == "lognormal" and row.count >= 300:
+            assert row.lognormal_mu_low <= params["mu"] <= row.lognormal_mu_high, (row.source, row.target)
+            assert row.lognormal_sigma_low <= params["sigma"] <= row.lognormal_sigma_high
+            assert row.delay == "lognormal"  # AIC picks the generating family
+            checked += 1
+    assert checked >= 5
+    # the order value: the success stage's value is the average order value
+    paid = fit.stages.set_index("stage").loc["paid", "value"]
+    assert paid == pytest.approx(60.0, rel=0.05)
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_round_trip_recovers_loops_with_returns_weeks_later_despite_the_cut(seed):
+    """A lifecycle funnel whose leads come back after days to weeks, in a log cut after 120
+    days: the followed-up entries give unbiased estimates; counting every entry whose outcome
+    is not yet known as a loss does not."""
+    truth = (
+        fk.Funnel("returns", time_unit="hours")
+        .add_stage("visit").add_stage("interest").add_stage("cart").add_stage("paid", "success")
+        .add_edge("visit", "interest", 0.5, delay=fk.lognormal_from_median(0.2, 0.5))
+        .add_edge("interest", "visit", 0.35, delay=fk.lognormal_from_median(7 * 24, 0.5))  # a week later
+        .add_edge("interest", "cart", 0.25, delay=fk.lognormal_from_median(1.0, 0.5))
+        .add_edge("cart", "paid", 0.4, delay=fk.lognormal_from_median(2.0, 0.5))
+        .add_edge("cart", "interest", 0.2, delay=fk.lognormal_from_median(3 * 24, 0.4))
+    )
+    events = fk.datasets.generate_events(truth, 40_000, days=120, seed=seed)
+    fit = fk.fit_funnel(events, {s: s for s in ["visit", "interest", "cart", "paid"]}, window="40D", level=0.999)
+    _check_recovered(fit, truth)
+    assert fit.stages.set_index("stage").loc["interest", "censored"] > 1000  # the cut matters here
+    naive = fk.fit_funnel(events, {s: s for s in ["visit", "interest", "cart", "paid"]}, window="40D",
+                          observed_until=pd.Timestamp("2100-01-01"))
+    naive_return = naive.transitions.set_index(["source", "target"]).loc[("interest", "visit"), "upper"]
+    assert naive_return < 0.35  # biased low: far outside its own interval
+
+
+def test_round_trip_on_a_random_funnel_with_exponential_delays():
+    rng = np.random.default_rng(8)
+    names = [f"s{i}" for i in range(8)]
+    truth = fk.Funnel("random", time_unit="hours")
+    for name in names:
+        truth.add_stage(name)
+    truth.add_stage("paid", "success")
+    for i, name in enumerate(names):
+        targets = rng.choice([*names[:i], *names[i + 1:], "paid"], size=3, replace=False)
+        shares = rng.dirichlet(np.ones(4))[:3] * 0.9  # the rest leaves
+        for target, share in zip(targets, shares, strict=True):
+            truth.add_edge(name, str(target), float(share), delay=fk.Exponential(mean=float(rng.uniform(1, 48))))
+    events = fk.datasets.generate_events(truth, 30_000, days=60, seed=2)
+    fit = fk.fit_funnel(events, {s: s for s in [*names, "paid"]}, window="20D", level=0.999, durations="exponential")
+    _check_recovered(fit, truth)
+    means = {(e.source, e.target): e.delay.mean() for e in truth.edges}
+    for row in fit.transitions[(fit.transitions.target != "left") & (fit.transitions["count"] >= 200)].itertuples():
+        assert row.exponential_mean_low <= means[(row.source, row.target)] <= row.exponential_mean_high
+    assert fit.funnel.analyze().success_probability == pytest.approx(truth.analyze().success_probability, rel=0.1)
