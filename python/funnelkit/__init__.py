@@ -20,6 +20,7 @@ except ImportError as error:  # pragma: no cover - only without a built extensio
 
 from funnelkit import datasets, examples
 from funnelkit.analysis import ConversionReport, FunnelAnalysis, Path
+from funnelkit.compare import compare_fits
 from funnelkit.distributions import (
     Distribution,
     Empirical,
@@ -31,7 +32,6 @@ from funnelkit.distributions import (
     empirical_from_durations,
     lognormal_from_median,
 )
-from funnelkit.compare import compare_fits
 from funnelkit.errors import (
     ConvergenceError,
     DistributionError,
@@ -54,16 +54,16 @@ from funnelkit.errors import (
     UnknownStageError,
 )
 from funnelkit.events import EventLog, EventMapping, SegmentRule, read_events
-from funnelkit.fit import FunnelFit, UnmappedEventsWarning, fit_funnel
 from funnelkit.extension import register, register_distribution, registered, unregister
+from funnelkit.fit import FunnelFit, UnmappedEventsWarning, fit_funnel
 from funnelkit.funnel import Edge, Funnel, Stage
 from funnelkit.results import TableResult
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "ConversionReport",
     "ConvergenceError",
+    "ConversionReport",
     "Distribution",
     "DistributionError",
     "DuplicateEdgeError",

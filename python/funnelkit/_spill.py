@@ -11,6 +11,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -45,7 +46,7 @@ def split_by_lead(path: Path, columns: Sequence[str], lead: str, time: str, part
     return written, pd.Series(latest)
 
 
-def _batches(path: Path, columns: Sequence[str]) -> Iterator[object]:
+def _batches(path: Path, columns: Sequence[str]) -> Iterator[Any]:
     suffixes = [s.lower() for s in path.suffixes]
     if ".parquet" in suffixes or ".pq" in suffixes:
         import pyarrow.parquet as pq

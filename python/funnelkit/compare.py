@@ -11,7 +11,7 @@ Fit the same mapping on two periods or two segments, then compare::
     True
 
 Each transition is tested with the two-proportion z-test (pooled), and the p-values of all
-transitions are adjusted for testing many at once (Benjamini–Hochberg q-values): a row is
+transitions are adjusted for testing many at once (Benjamini-Hochberg q-values): a row is
 ``significant`` when its q-value is below ``1 - level``. ``prob_higher`` is the posterior
 probability that the second funnel's probability is the higher (Jeffreys priors, normal
 approximation of the Beta posteriors).
@@ -31,9 +31,11 @@ if TYPE_CHECKING:
 __all__ = ["compare_fits"]
 
 
-def compare_fits(a: FunnelFit, b: FunnelFit, *, level: float = 0.95, names: tuple[str, str] = ("a", "b")) -> pd.DataFrame:
+def compare_fits(
+    a: FunnelFit, b: FunnelFit, *, level: float = 0.95, names: tuple[str, str] = ("a", "b")
+) -> pd.DataFrame:
     """One row per transition seen in either fit (losses included, target "left"), indexed by
-    (source, target): counts, exposures and probabilities of both, the difference (b − a)
+    (source, target): counts, exposures and probabilities of both, the difference (b - a)
     with its ``level`` interval, z, p-value, q-value, ``significant`` and ``prob_higher``."""
     if not (0 < level < 1):
         raise ValueError(f"level must be in (0, 1), got {level}")

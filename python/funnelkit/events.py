@@ -353,7 +353,8 @@ def _read_file(path: Path, columns: list[str], value: str | None) -> pd.DataFram
 
         present = [name for name in csv_header(path) if name in wanted]
         parse = pv.ParseOptions(delimiter="\t" if ".tsv" in suffixes else ",")
-        return pv.read_csv(path, parse_options=parse, convert_options=pv.ConvertOptions(include_columns=present)).to_pandas()
+        convert = pv.ConvertOptions(include_columns=present)
+        return pv.read_csv(path, parse_options=parse, convert_options=convert).to_pandas()
     raise ValueError(f"{path}: expected a .csv, .tsv or .parquet file")
 
 
@@ -377,7 +378,8 @@ def _nanoseconds(column: pd.Series, name: str, unit: str, problems: _Problems) -
         problems.check(null, name, "null timestamp")
         scaled = numbers * _NS_PER_UNIT[unit]
         out_of_range = ~null & ~((scaled >= 0) & (scaled < _MAX_NS))
-        problems.check(out_of_range, name, f"timestamp out of range (epoch {unit} before 1970 or after 2262, or infinite)")
+        problems.check(out_of_range, name,
+                       f"timestamp out of range (epoch {unit} before 1970 or after 2262, or infinite)")
         ok = ~(null | out_of_range)
         result = np.zeros(len(numbers), dtype=np.int64)
         if np.issubdtype(column.dtype, np.integer):  # exact for integer epochs
@@ -403,7 +405,7 @@ def _observed_until(observed_until: object, times: np.ndarray, bad: np.ndarray) 
 
 def _timestamp_ns(value: object) -> int:
     """A timestamp-like (string, datetime, pd.Timestamp; time zones converted) as UTC nanoseconds."""
-    stamp = pd.Timestamp(value)  # type: ignore[call-overload]
+    stamp = pd.Timestamp(value)
     if stamp is pd.NaT:
         raise ValueError(f"expected a timestamp, got {value!r}")
     if stamp.tzinfo is not None:

@@ -118,9 +118,9 @@ class FunnelFit:
 
     def _repr_html_(self) -> str:
         columns = ["source", "target", "count", "exposure", "probability", "lower", "upper", "delay", "median_duration"]
+        table: str = self.transitions[columns].to_html(index=False, float_format=lambda x: f"{x:.4g}")
         return (f"<p><b>FunnelFit</b>: {len(self.funnel)} stages, window {self.options['window']}, "
-                f"{self.options['level']:.0%} credible intervals</p>"
-                + self.transitions[columns].to_html(index=False, float_format=lambda x: f"{x:.4g}"))
+                f"{self.options['level']:.0%} credible intervals</p>" + table)
 
 
 def fit_funnel(
@@ -309,7 +309,7 @@ def _duration_ns(value: object, unit_ns: float, what: str) -> int:
         ns = float(value) * unit_ns
     else:
         try:
-            ns = float(pd.Timedelta(value).value)  # type: ignore[arg-type]
+            ns = float(pd.Timedelta(value).value)
         except (ValueError, TypeError) as error:
             raise ValueError(f"{what} must be a duration such as '30D' or a number, got {value!r}") from error
     if not (ns > 0 and math.isfinite(ns)):
@@ -360,8 +360,8 @@ def _stage_codes(mapping: Mapping_, events: pd.Index, repeat: Mapping[str, str])
         if target not in stages:
             stages.append(target)
     positions = {s: i for i, s in enumerate(stages)}
-    codes = np.array([positions.get(by_event.get(str(e)), -1) if by_event.get(str(e)) is not None else -1
-                      for e in events], dtype=np.int32)
+    stage_of = [by_event.get(str(e)) for e in events]
+    codes = np.array([-1 if stage is None else positions[stage] for stage in stage_of], dtype=np.int32)
     return stages, codes
 
 
@@ -389,9 +389,9 @@ def _estimate(counts: Any, stages: list[str], success: list[str], failure: list[
         durations[(stages[s], stages[t])] = d
         rows.append({"source": stages[s], "target": stages[t], "count": int(count[i]), "exposure": int(entries[s]),
                      **_delay_columns(d, window, level, options["durations"])})
-    for s in np.flatnonzero(entries):
-        rows.append({"source": stages[s], "target": LEFT, "count": int(losses[s]), "exposure": int(entries[s]),
-                     "delay": None, "median_duration": window})
+    for stage in np.flatnonzero(entries):
+        rows.append({"source": stages[stage], "target": LEFT, "count": int(losses[stage]),
+                     "exposure": int(entries[stage]), "delay": None, "median_duration": window})
     table = pd.DataFrame(rows).reindex(columns=_TRANSITION_COLUMNS)
     table[["count", "exposure"]] = table[["count", "exposure"]].astype(np.int64)
     k = outcomes[[stages.index(s) for s in table["source"]]]
@@ -434,7 +434,8 @@ def _order(stages: list[str]) -> Callable[[str], int]:
 
 
 def _delay_columns(d: np.ndarray, window: float, level: float, choice: str) -> dict[str, Any]:
-    exponential, lognormal = _core.fit_durations(d, window, level) if d.size else ({"available": False},) * 2
+    none: dict[str, Any] = {"available": False}
+    exponential, lognormal = _core.fit_durations(d, window, level) if d.size else (none, none)
     columns: dict[str, Any] = {
         "median_duration": float(np.median(d)) if d.size else math.nan,
         "exponential_mean": exponential["params"][0] if exponential["available"] else math.nan,
@@ -444,7 +445,8 @@ def _delay_columns(d: np.ndarray, window: float, level: float, choice: str) -> d
         "aic_lognormal": lognormal.get("aic", math.inf),
     }
     if exponential["available"]:
-        columns["exponential_mean_low"], columns["exponential_mean_high"] = exponential["lower"][0], exponential["upper"][0]
+        columns["exponential_mean_low"] = exponential["lower"][0]
+        columns["exponential_mean_high"] = exponential["upper"][0]
     if lognormal["available"]:
         columns["lognormal_mu_low"], columns["lognormal_mu_high"] = lognormal["lower"][0], lognormal["upper"][0]
         columns["lognormal_sigma_low"], columns["lognormal_sigma_high"] = lognormal["lower"][1], lognormal["upper"][1]
@@ -469,7 +471,7 @@ def _distribution(row: pd.Series, durations: Mapping[tuple[str, str], np.ndarray
         return LogNormal(float(row["lognormal_mu"]), float(row["lognormal_sigma"]))
     d = durations[(row["source"], row["target"])]
     if family == "empirical":
-        return empirical_from_durations(d)
+        return empirical_from_durations(d.tolist())
     if family == "fixed":
         return Fixed(float(d[0]))
     return None

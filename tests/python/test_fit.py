@@ -86,7 +86,8 @@ def test_duration_fits_match_scipy_maximum_likelihood():
         return -(stats.lognorm.logpdf(durations, sigma, scale=math.exp(mu)).sum()
                  - durations.size * stats.lognorm.logcdf(window, sigma, scale=math.exp(mu)))
 
-    best = optimize.minimize(negative_loglik, [0.5, 0.0], method="Nelder-Mead", options={"xatol": 1e-10, "fatol": 1e-12})
+    best = optimize.minimize(negative_loglik, [0.5, 0.0], method="Nelder-Mead",
+                             options={"xatol": 1e-10, "fatol": 1e-12})
     assert lognormal["params"][0] == pytest.approx(best.x[0], abs=1e-6)
     assert lognormal["params"][1] == pytest.approx(math.exp(best.x[1]), abs=1e-6)
     assert lognormal["log_likelihood"] == pytest.approx(-best.fun, rel=1e-9)
