@@ -168,6 +168,14 @@ class EventLog:
                        event_codes=self.event_codes[rows], values=None if self.values is None else self.values[rows],
                        segments=segments, observed_until=cut)
 
+    def with_cut(self, observed_until: object) -> EventLog:
+        """The same events, cut at ``observed_until``; an event after it is an error."""
+        cut = _timestamp_ns(observed_until)
+        late = int((self.times > cut).sum())
+        if late:
+            raise EventDataError(f"{late:,} event(s) after observed_until ({pd.Timestamp(cut)})", subject="time")
+        return replace(self, observed_until=cut)
+
     def period(self, start: object, end: object) -> EventLog:
         """Events in ``[start, end)``, cut at ``end``: what a log exported for that period holds.
 
@@ -218,7 +226,7 @@ def read_events(
     an event after it is out of range.
     """
     if isinstance(source, EventLog):
-        return source
+        return source if observed_until is None else source.with_cut(observed_until)
     if errors not in ("raise", "skip"):
         raise ValueError(f"errors must be 'raise' or 'skip', got {errors!r}")
     if time_unit not in _NS_PER_UNIT:

@@ -168,7 +168,9 @@ def test_unregistered_extension_still_compares_and_prints() -> None:
 def test_one_table_of_kinds_and_builtins(registered: None) -> None:
     from funnelkit import extension
 
-    assert set(extension.EXTENSION_KINDS) == set(extension.BUILTINS) == {"distribution"}
+    kinds = {"distribution", "event_mapping", "segment_rule"}
+    assert set(extension.EXTENSION_KINDS) == set(extension.BUILTINS) == kinds
+    assert extension.BUILTINS["event_mapping"] == extension.BUILTINS["segment_rule"] == frozenset()
     assert extension.BUILTIN_DISTRIBUTIONS == extension.BUILTINS["distribution"]
     assert "weibull" in extension.BUILTIN_DISTRIBUTIONS
     # the engine's reader asks one resolver, naming the kind
@@ -177,3 +179,34 @@ def test_one_table_of_kinds_and_builtins(registered: None) -> None:
     assert extension._resolve("scorer_of_the_future", "x", {}) is None
     with pytest.raises(TypeError):
         fk.registered("distribution")["x"] = PyExponential  # type: ignore[index]
+
+
+def test_event_mappings_and_segment_rules_plug_in_by_name() -> None:
+    import pandas as pd
+
+    @fk.register("event_mapping", "url_pages")
+    class UrlPages(fk.EventMapping):
+        def stage(self, event: str) -> str | None:
+            return "product" if event.startswith("/p/") else "home" if event == "/" else None
+
+    @fk.register("segment_rule", "paid_traffic")
+    class PaidTraffic(fk.SegmentRule):
+        name = "paid_traffic"
+        columns = ("source",)
+
+        def __call__(self, frame: pd.DataFrame) -> pd.Series:
+            return frame["source"].isin(["ads", "social"]).map({True: "paid", False: "free"})
+
+    try:
+        frame = pd.DataFrame({"lead_id": [1, 1, 2, 2], "timestamp": [0, 60, 0, 30],
+                              "event": ["/", "/p/1", "/", "/about"], "source": ["ads", "ads", "organic", "organic"]})
+        log = fk.read_events(frame, segments=["paid_traffic"])
+        assert list(log.segment_of_leads("paid_traffic")) == ["paid", "free"]
+        fit = fk.fit_funnel(log, "url_pages", window=1.0, time_unit="hours", observed_until=pd.Timestamp(7200, unit="s"))
+        moves = fit.transitions.set_index(["source", "target"])["count"].to_dict()
+        assert moves == {("home", "product"): 1, ("home", "left"): 1, ("product", "left"): 1}
+        with pytest.raises(ValueError, match="no event mapping is registered"):
+            fk.fit_funnel(log, "no_such_mapping")
+    finally:
+        fk.unregister("event_mapping", "url_pages")
+        fk.unregister("segment_rule", "paid_traffic")
