@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from funnelkit import _core
+from funnelkit._progress import with_progress
 from funnelkit.errors import StructureError, UnknownStageError
 from funnelkit.results import TableResult
 
@@ -402,27 +403,7 @@ class FunnelAnalysis:
         return reach
 
     def _with_progress(self, run: Callable[[Callable[[int, int], None] | None], Any]) -> Any:
-        """Runs engine work with a tqdm bar that appears only if the work lasts (and tqdm is
-        installed); Ctrl-C stops the engine between chunks either way."""
-        if not self._progress:
-            return run(None)
-        bar: Any = None
-
-        def report(done: int, total: int) -> None:
-            nonlocal bar
-            if bar is None:
-                try:
-                    from tqdm.auto import tqdm
-                except ImportError:  # pragma: no cover - tqdm is a dependency
-                    return
-                bar = tqdm(total=total, desc="solves", unit="stage", delay=0.5, leave=False)
-            bar.update(done - bar.n)
-
-        try:
-            return run(report)
-        finally:
-            if bar is not None:
-                bar.close()
+        return with_progress(run, enabled=self._progress, desc="solves", unit="stage")
 
     def _codes(self, stages: Iterable[StageRef] | None) -> np.ndarray:
         if stages is None:

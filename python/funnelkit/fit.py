@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from funnelkit import _core
+from funnelkit._progress import with_progress
 from funnelkit.distributions import Exponential, Fixed, LogNormal, empirical_from_durations
 from funnelkit.errors import EventLogError, UnknownStageError
 from funnelkit.events import EventLog, EventMapping, EventSource, read_events
@@ -140,6 +141,7 @@ def fit_funnel(
     observed_until: object = None,
     parts: int | None = None,
     threads: int | None = None,
+    progress: bool = True,
     name: str = "fitted funnel",
     **read_options: Any,
 ) -> FunnelFit:
@@ -195,11 +197,15 @@ def fit_funnel(
         then holds about one part.
     threads:
         Threads for the engine (default: all cores). Results do not depend on it.
+    progress:
+        Show a progress bar when walking the journeys takes a while. Ctrl-C stops the engine
+        either way.
     """
     if parts is not None:
         options = {"mapping": mapping, "window": window, "success": success, "failure": failure, "repeat": repeat,
                    "unmapped": unmapped, "prior": prior, "level": level, "durations": durations,
-                   "time_unit": time_unit, "session_gap": session_gap, "threads": threads, "name": name}
+                   "time_unit": time_unit, "session_gap": session_gap, "threads": threads, "progress": progress,
+                   "name": name}
         return _fit_in_parts(events, parts, observed_until, read_options, options)
     if time_unit not in _UNITS_NS:
         raise ValueError(f"time_unit must be one of {sorted(_UNITS_NS)}, got {time_unit!r}")
@@ -239,10 +245,11 @@ def fit_funnel(
         positions = {s: i for i, s in enumerate(stages)}
         repeat_stage = [positions[repeat[s]] if s in repeat else -1 for s in stages]
         absorbing = [s in success or s in failure for s in stages]
-        result = _core.count_transitions(
-            log.lead_codes, log.times, event_stage[log.event_codes], log.values, log.n_leads, len(stages),
-            window_ns, log.observed_until, gap_ns, unit_ns, repeat_stage, absorbing,
-            threads or 0, None)
+        result = with_progress(
+            lambda report: _core.count_transitions(
+                log.lead_codes, log.times, event_stage[log.event_codes], log.values, log.n_leads, len(stages),  # noqa: B023
+                window_ns, log.observed_until, gap_ns, unit_ns, repeat_stage, absorbing, threads or 0, report),  # noqa: B023
+            enabled=progress, desc="journeys", unit="block")
         counts = result if counts is None else _merged(counts, result)
         leads += log.n_leads
         cut = log.observed_until
@@ -312,8 +319,8 @@ def _duration_ns(value: object, unit_ns: float, what: str) -> int:
             ns = float(pd.Timedelta(value).value)
         except (ValueError, TypeError) as error:
             raise ValueError(f"{what} must be a duration such as '30D' or a number, got {value!r}") from error
-    if not (ns > 0 and math.isfinite(ns)):
-        raise ValueError(f"{what} must be positive and finite, got {value!r}")
+    if not (ns > 0 and math.isfinite(ns)) or ns >= 2.0**62:
+        raise ValueError(f"{what} must be positive and below about 146 years, got {value!r}")
     return int(ns)
 
 
