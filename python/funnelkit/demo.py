@@ -1,4 +1,5 @@
-"""The main job: build a typical shop funnel and print its analysis.
+"""The main job: build a typical shop funnel and print its analysis, then learn a funnel from
+a shop's event log and compare its segments.
 
 Run with ``python -m funnelkit.demo`` (or ``make demo`` from a checkout). Counts are printed as
 whole numbers with thousands separators, shares and probabilities as percentages, money and
@@ -12,7 +13,9 @@ from collections.abc import Callable, Mapping
 
 import pandas as pd
 
-from funnelkit import examples
+from funnelkit import datasets, examples
+from funnelkit.events import read_events
+from funnelkit.fit import fit_funnel
 
 __all__ = ["main"]
 
@@ -94,6 +97,30 @@ def main(visitors: int = 100_000) -> None:
     stages = lifecycle.analyze().stages().to_pandas()
     print(f"== {lifecycle.name} (loops, discount {lifecycle.discount}, times in {lifecycle.time_unit}) ==")
     print(_table(stages[["reached", "expected_visits", "expected_value", "expected_time"]], {"reached": PERCENT}))
+    print()
+    _learned_from_events()
+
+
+def _learned_from_events(leads: int = 50_000) -> None:
+    """Fit a funnel from a generated 90-day shop log, then compare mobile with desktop."""
+    shop = datasets.shop_events(leads, seed=7)
+    log = read_events(shop.events, segments=["device", "source"])
+    print(f"== Learned from an event log: {len(log):,} events of {log.n_leads:,} leads, "
+          f"{log.start:%Y-%m-%d} to {log.end:%Y-%m-%d} ==")
+    fit = fit_funnel(log, window="30D", progress=False)
+    columns = ["source", "target", "count", "exposure", "probability", "lower", "upper", "delay", "median_duration"]
+    print("Transitions (entries followed up for 30 days; 95% intervals; durations in hours):")
+    print(_table(fit.transitions[columns], {"count": COUNT, "exposure": COUNT, "probability": PERCENT,
+                                            "lower": PERCENT, "upper": PERCENT}, index=False))
+    fitted = fit.funnel.analyze()
+    print(f"fitted conversion {fitted.success_probability:.2%}, revenue per visitor {fitted.expected_value:.2f}\n")
+    mobile = fit_funnel(log.where_segment("device", "mobile"), progress=False)
+    desktop = fit_funnel(log.where_segment("device", "desktop"), progress=False)
+    differences = desktop.compare(mobile, names=("desktop", "mobile")).query("significant").reset_index()
+    print("Where mobile differs from desktop (two-proportion tests, Benjamini-Hochberg q < 5%):")
+    shown = ["source", "target", "probability_desktop", "probability_mobile", "difference", "q_value"]
+    print(_table(differences[shown], {"probability_desktop": PERCENT, "probability_mobile": PERCENT,
+                                      "difference": PERCENT, "q_value": _number(".1e")}, index=False))
 
 
 if __name__ == "__main__":

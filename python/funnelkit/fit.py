@@ -102,12 +102,12 @@ class FunnelFit:
             raise UnknownStageError(f"no transition {source} -> {target} was observed",
                                     subject=f"{source} -> {target}") from None
 
-    def compare(self, other: FunnelFit, *, level: float = 0.95) -> pd.DataFrame:
+    def compare(self, other: FunnelFit, *, level: float = 0.95, names: tuple[str, str] = ("a", "b")) -> pd.DataFrame:
         """Which transition probabilities differ between this fit and ``other`` beyond their
         uncertainty (see :func:`funnelkit.compare.compare_fits`)."""
         from funnelkit.compare import compare_fits
 
-        return compare_fits(self, other, level=level)
+        return compare_fits(self, other, level=level, names=names)
 
     def to_pandas(self) -> pd.DataFrame:
         return self.transitions.copy()
