@@ -120,7 +120,12 @@ def _learned_from_events(leads: int = 50_000) -> None:
     print("Where mobile differs from desktop (two-proportion tests, Benjamini-Hochberg q < 5%):")
     shown = ["source", "target", "probability_desktop", "probability_mobile", "difference", "q_value"]
     print(_table(differences[shown], {"probability_desktop": PERCENT, "probability_mobile": PERCENT,
-                                      "difference": PERCENT, "q_value": _number(".1e")}, index=False))
+                                      "difference": PERCENT, "q_value": _q_value}, index=False))
+
+
+def _q_value(x: object) -> str:
+    value = float(x)  # type: ignore[arg-type]  # pandas hands over numbers
+    return "< 0.001" if value < 0.001 else f"{value:.3f}"
 
 
 if __name__ == "__main__":
