@@ -86,7 +86,8 @@ class FunnelFit:
     #: One row per observed transition (and per loss, with target "left"): counts, estimate,
     #: credible interval and the fitted delay.
     transitions: pd.DataFrame
-    #: One row per stage: journeys started, followed-up and censored entries, losses, value.
+    #: One row per stage: journeys started, followed-up and censored entries, losses, the median
+    #: stay before moving on (in the time unit) and the value (mean order value of its events).
     stages: pd.DataFrame
     #: Events of the log per name that no stage maps (all zero when every event maps).
     unmapped: pd.Series
@@ -220,13 +221,13 @@ def fit_funnel(
     unit_ns = _UNITS_NS[time_unit]
     window_ns = _duration_ns(window, unit_ns, "window")
     gap_ns = 0 if session_gap is None else _duration_ns(session_gap, unit_ns, "session_gap")
-    if repeat is None:
-        repeat = DEFAULT_REPEAT if mapping is None else {}
     if mapping is None:
         mapping = DEFAULT_MAPPING
     success_given, failure_given = success is not None, failure is not None
     success = ["paid"] if success is None else [success] if isinstance(success, str) else list(success)
     failure = ["unsubscribed"] if failure is None else [failure] if isinstance(failure, str) else list(failure)
+    if repeat is None:  # second orders matter only when paid is not absorbing
+        repeat = DEFAULT_REPEAT if mapping is DEFAULT_MAPPING and "paid" not in success else {}
 
     chunks = _as_chunks(events, observed_until, read_options)
     counts: Any = None
@@ -420,11 +421,18 @@ def _estimate(counts: Any, stages: list[str], success: list[str], failure: list[
         "kind": ["success" if s in success else "failure" if s in failure else "transient" for s in stages],
         "starts": counts.starts, "entries": entries, "censored": counts.censored, "losses": losses,
         "loss_rate": np.divide(losses, entries, out=np.full(len(stages), np.nan), where=entries > 0),
+        # How long leads stay before moving on, whatever the next stage (followed-up moves).
+        "median_stay": [_median_stay(durations, stage) for stage in stages],
         "value": np.divide(counts.value_sum, counts.value_count, out=np.zeros(len(stages)),
                            where=counts.value_count > 0),
     })
     funnel = _build_funnel(table, stage_table, durations, window, options, name)
     return FunnelFit(funnel, table, stage_table, unmapped.rename("events"), options, durations)
+
+
+def _median_stay(durations: Mapping[tuple[str, str], np.ndarray], stage: str) -> float:
+    stays = [d for (source, _), d in durations.items() if source == stage]
+    return float(np.median(np.concatenate(stays))) if stays else math.nan
 
 
 _TRANSITION_COLUMNS = [
