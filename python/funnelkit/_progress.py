@@ -9,6 +9,18 @@ T = TypeVar("T")
 Report = Callable[[int, int], None]
 
 
+def _tqdm() -> Any:
+    """tqdm's notebook bar where Jupyter widgets are installed, its text bar otherwise (tqdm.auto
+    would warn in a notebook without them)."""
+    try:
+        import ipywidgets  # noqa: F401
+    except ImportError:
+        from tqdm import tqdm
+    else:
+        from tqdm.auto import tqdm
+    return tqdm
+
+
 def with_progress(run: Callable[[Report | None], T], *, enabled: bool, desc: str, unit: str) -> T:
     """Calls ``run(report)``; the engine calls ``report(done, total)`` between chunks of work,
     which is also where Ctrl-C stops it (whether or not a bar is shown)."""
@@ -19,11 +31,7 @@ def with_progress(run: Callable[[Report | None], T], *, enabled: bool, desc: str
     def report(done: int, total: int) -> None:
         nonlocal bar
         if bar is None:
-            try:
-                from tqdm.auto import tqdm
-            except ImportError:  # pragma: no cover - tqdm is a dependency
-                return
-            bar = tqdm(total=total, desc=desc, unit=unit, delay=0.5, leave=False)
+            bar = _tqdm()(total=total, desc=desc, unit=unit, delay=0.5, leave=False)
         bar.update(done - bar.n)
 
     try:

@@ -116,13 +116,19 @@ class FunnelFit:
     def __repr__(self) -> str:
         return (f"<FunnelFit: {len(self.funnel)} stages, {int((self.transitions.target != LEFT).sum())} transitions "
                 f"from {self.options['events_used']:,} mapped events of {self.options['leads']:,} leads; "
-                f"window {self.options['window']}>")
+                f"window {_short(self.options['window'])}>")
 
     def _repr_html_(self) -> str:
         columns = ["source", "target", "count", "exposure", "probability", "lower", "upper", "delay", "median_duration"]
         table: str = self.transitions[columns].to_html(index=False, float_format=lambda x: f"{x:.4g}")
-        return (f"<p><b>FunnelFit</b>: {len(self.funnel)} stages, window {self.options['window']}, "
+        return (f"<p><b>FunnelFit</b>: {len(self.funnel)} stages, window {_short(self.options['window'])}, "
                 f"{self.options['level']:.0%} credible intervals</p>" + table)
+
+
+def _short(duration: pd.Timedelta) -> str:
+    """'30 days' rather than '30 days 00:00:00'."""
+    text = str(duration)
+    return text.removesuffix(" 00:00:00")
 
 
 def fit_funnel(
