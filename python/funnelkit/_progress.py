@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -12,9 +13,7 @@ Report = Callable[[int, int], None]
 def _tqdm() -> Any:
     """tqdm's notebook bar where Jupyter widgets are installed, its text bar otherwise (tqdm.auto
     would warn in a notebook without them)."""
-    try:
-        import ipywidgets  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("ipywidgets") is None:
         from tqdm import tqdm
     else:
         from tqdm.auto import tqdm
