@@ -46,5 +46,6 @@ void run_interruptibly(std::size_t total, Body&& body) {
 
 void register_model(py::module_& m);
 void register_markov(py::module_& m);
+void register_reports(py::module_& m);
 
 }  // namespace funnelkit::bindings

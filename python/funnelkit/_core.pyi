@@ -141,3 +141,21 @@ class Analysis:
     def solver_report(self) -> list[dict[str, Any]]: ...
 
 def most_likely_path(chain: Chain, target: str | int | None) -> tuple[list[str], float]: ...
+
+# -- funnel reports (register_reports.cpp) -----------------------------------------------------
+_Int64Array = npt.NDArray[np.int64]
+
+def funnel_report(
+    lead_codes: npt.ArrayLike,
+    times: npt.ArrayLike,
+    event_codes: npt.ArrayLike,
+    lead_count: int,
+    steps: Sequence[tuple[Sequence[int], bool, int | None]],
+    window: int | None,
+    order: str,
+    exclusions: Sequence[tuple[Sequence[int], int, int]],
+    session_gap: int | None,
+    anchor: str,
+    threads: int,
+    progress: _Progress,
+) -> list[tuple[_Int64Array, _Int64Array, _Int64Array]]: ...
