@@ -50,11 +50,13 @@ from funnelkit.errors import (
     SchemaVersionError,
     StructureError,
     UnknownDistributionError,
+    UnknownEventError,
     UnknownStageError,
 )
 from funnelkit.events import EventLog, read_events
 from funnelkit.extension import register, register_distribution, registered, unregister
 from funnelkit.funnel import Edge, Funnel, Stage
+from funnelkit.reports import FunnelReport, Step, funnel_report
 from funnelkit.results import TableResult
 
 __version__ = "0.1.0"
@@ -79,6 +81,7 @@ __all__ = [
     "FunnelAnalysis",
     "FunnelError",
     "FunnelFormatError",
+    "FunnelReport",
     "Gamma",
     "LogNormal",
     "MissingColumnError",
@@ -89,14 +92,17 @@ __all__ = [
     "RowSumError",
     "SchemaVersionError",
     "Stage",
+    "Step",
     "StructureError",
     "TableResult",
     "UnknownDistributionError",
+    "UnknownEventError",
     "UnknownStageError",
     "Weibull",
     "__version__",
     "empirical_from_durations",
     "examples",
+    "funnel_report",
     "lognormal_from_median",
     "read_events",
     "register",
