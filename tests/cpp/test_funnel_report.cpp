@@ -155,6 +155,15 @@ TEST(FunnelReport, ExclusionEndsTheAttemptBetweenItsSteps) {
   EXPECT_EQ(one_lead(spec, {{0, A}, {1, X}, {2, A}, {3, B}, {4, C}}).since_start, (Times{0, 1, 2}));
 }
 
+TEST(FunnelReport, ExclusionBindsAnAttemptThatStopsInsideIt) {
+  // The lead only reached B, inside the zone: A at 0 cannot be its start (X follows it), A at 2 is.
+  auto spec = spec_of({step({A}), step({B}), step({C})});
+  spec.exclusions = {{{X}, 0, 2}};
+  EXPECT_EQ(one_lead(spec, {{0, A}, {1, X}, {2, A}, {3, B}}).since_start, (Times{0, 1, no}));
+  spec.anchor = Anchor::last;
+  EXPECT_EQ(one_lead(spec, {{0, A}, {1, X}, {2, A}, {3, B}}).since_start, (Times{0, 1, no}));
+}
+
 TEST(FunnelReport, ExclusionOnlyCoversItsOwnSteps) {
   auto spec = spec_of({step({A}), step({B}), step({C})});
   spec.exclusions = {{{X}, 1, 2}};

@@ -180,8 +180,9 @@ class ChainSearch {
       }
       if (f_.order == StepOrder::strict) clear_queues();  // only the previous event's chains go on
       for (const auto z : f_.zone_events.of(code[at])) {
+        // A zone reaching past last_step still binds: a chain stopping inside it may hold no
+        // excluded event after its step `from` (links above last_step are simply unused).
         const Zone& zone = f_.zones[z];
-        if (zone.to > pass.last_step) continue;
         for (const auto id : zone.links) queues_[id].clear();
         // This event lies strictly between the steps of a chain that matches it to a step inside.
         std::erase_if(made_, [&](const Made& m) { return zone.from < m.step && m.step < zone.to; });
