@@ -179,8 +179,8 @@ def funnel_report(
     progress:
         Show a progress bar on long runs (it appears after half a second); Ctrl-C stops.
 
-    Semantics
-    ---------
+    Notes
+    -----
     The unit is the lead: it counts at most once per step. The lead's events are taken in log
     order (by time, ties in input order). A *chain* to step k is a sequence of its events
     e_0, ..., e_k, each later in log order than the one before, e_i matching step i, where

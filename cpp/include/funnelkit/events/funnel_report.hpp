@@ -57,8 +57,10 @@ struct FunnelStep {
   std::int64_t window = kNoLimit;
 };
 
-/// No event of `events` may occur strictly between the chain's events for steps `from` and
-/// `to` (both required steps, from < to); it ends the chain's attempt at step `to`.
+/// No event of `events` may occur after the chain's event for step `from` and before its event
+/// for step `to` (both required steps, from < to): a chain inside the zone ends at such an
+/// event, and one that would match it to a step inside the zone does not count. A chain that
+/// stops inside the zone (at k < to) may hold none after e_from up to and including e_k.
 struct FunnelExclusion {
   std::vector<std::int32_t> events;
   std::size_t from = 0;
