@@ -481,3 +481,20 @@ def test_repr_and_html_show_rates_beside_denominators() -> None:
     page = report._repr_html_()
     assert "<table" in page and "conversion = reached / previous" in page
     assert report.to_pandas().equals(report.table)
+
+
+def test_an_error_in_the_progress_callback_stops_the_engine() -> None:
+    # What Ctrl-C does: the binding's callback sees the pending error and cancels the engine.
+    from funnelkit import _core
+
+    leads = np.arange(200_000, dtype=np.int64)
+    calls = []
+
+    def stop(done: int, total: int) -> None:
+        calls.append(done)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _core.funnel_report(leads, leads, np.zeros(leads.size, dtype=np.int32), leads.size, [([0], False, None)],
+                            None, "ordered", [], None, "first", 2, stop)
+    assert len(calls) == 1 and calls[0] < leads.size
