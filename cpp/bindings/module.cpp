@@ -22,4 +22,5 @@ PYBIND11_MODULE(_core, m) {
   funnelkit::bindings::register_model(m);
   funnelkit::bindings::register_markov(m);
   funnelkit::bindings::register_events(m);
+  funnelkit::bindings::register_reports(m);
 }

@@ -80,5 +80,6 @@ auto run_cancellable(Work&& work) {
 void register_model(py::module_& m);
 void register_events(py::module_& m);
 void register_markov(py::module_& m);
+void register_reports(py::module_& m);
 
 }  // namespace funnelkit::bindings

@@ -51,12 +51,14 @@ from funnelkit.errors import (
     SchemaVersionError,
     StructureError,
     UnknownDistributionError,
+    UnknownEventError,
     UnknownStageError,
 )
 from funnelkit.events import EventLog, EventMapping, SegmentRule, read_events
 from funnelkit.extension import register, register_distribution, registered, unregister
 from funnelkit.fit import FunnelFit, UnmappedEventsWarning, fit_funnel
 from funnelkit.funnel import Edge, Funnel, Stage
+from funnelkit.reports import FunnelReport, Step, funnel_report
 from funnelkit.results import TableResult
 
 __version__ = "0.1.0"
@@ -83,6 +85,7 @@ __all__ = [
     "FunnelError",
     "FunnelFit",
     "FunnelFormatError",
+    "FunnelReport",
     "Gamma",
     "LogNormal",
     "MissingColumnError",
@@ -94,9 +97,11 @@ __all__ = [
     "SchemaVersionError",
     "SegmentRule",
     "Stage",
+    "Step",
     "StructureError",
     "TableResult",
     "UnknownDistributionError",
+    "UnknownEventError",
     "UnknownStageError",
     "UnmappedEventsWarning",
     "Weibull",
@@ -106,6 +111,7 @@ __all__ = [
     "empirical_from_durations",
     "examples",
     "fit_funnel",
+    "funnel_report",
     "lognormal_from_median",
     "read_events",
     "register",

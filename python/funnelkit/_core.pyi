@@ -197,3 +197,21 @@ def fit_durations(
 ) -> tuple[dict[str, Any], dict[str, Any]]: ...
 def encode_ids(ids: npt.ArrayLike) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]: ...
 def beta_quantile(a: npt.ArrayLike, b: npt.ArrayLike, p: npt.ArrayLike) -> _FloatArray: ...
+
+# -- funnel reports (register_reports.cpp) -----------------------------------------------------
+_Int64Array = npt.NDArray[np.int64]
+
+def funnel_report(
+    lead_codes: npt.ArrayLike,
+    times: npt.ArrayLike,
+    event_codes: npt.ArrayLike,
+    lead_count: int,
+    steps: Sequence[tuple[Sequence[int], bool, int | None]],
+    window: int | None,
+    order: str,
+    exclusions: Sequence[tuple[Sequence[int], int, int]],
+    session_gap: int | None,
+    anchor: str,
+    threads: int,
+    progress: _Progress,
+) -> list[tuple[_Int64Array, _Int64Array, _Int64Array]]: ...

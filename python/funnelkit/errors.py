@@ -33,6 +33,7 @@ __all__ = [
     "SchemaVersionError",
     "StructureError",
     "UnknownDistributionError",
+    "UnknownEventError",
     "UnknownStageError",
 ]
 
@@ -123,3 +124,8 @@ class EventDataError(EventLogError):
 
 class EmptyLogError(EventLogError):
     """An event log with no rows, or none left after skipping bad rows."""
+
+
+class UnknownEventError(EventLogError):
+    """An event name (in a funnel report's steps or exclusions) that the event log does not
+    contain; ``subject`` is the name. The message lists close matches from the log."""
