@@ -16,6 +16,7 @@ import pandas as pd
 from funnelkit import datasets, examples
 from funnelkit.events import read_events
 from funnelkit.fit import fit_funnel
+from funnelkit.reports import funnel_report
 
 __all__ = ["main"]
 
@@ -107,6 +108,14 @@ def _learned_from_events(leads: int = 50_000) -> None:
     log = read_events(shop.events, segments=["device", "source"])
     print(f"== Learned from an event log: {len(log):,} events of {log.n_leads:,} leads, "
           f"{log.start:%Y-%m-%d} to {log.end:%Y-%m-%d} ==")
+    steps = ["session_start", "product_view", "add_to_cart", "begin_checkout", "purchase"]
+    report = funnel_report(log, steps, window="7D", progress=False).to_pandas()
+    print("Funnel report (ordered steps within 7 days; conversion = reached / previous):")
+    shown = ["step", "reached", "previous", "conversion", "overall", "median_time", "time_p90"]
+    report[["median_time", "time_p90"]] = report[["median_time", "time_p90"]].apply(lambda c: c.dt.round("min"))
+    report["previous"] = report["previous"].astype(float)  # the first step has none: shown as -
+    print(_table(report[shown], {"reached": COUNT, "previous": COUNT, "conversion": PERCENT, "overall": PERCENT},
+                 index=False), "\n")
     fit = fit_funnel(log, window="30D", progress=False)
     columns = ["source", "target", "count", "exposure", "probability", "lower", "upper", "delay", "median_duration"]
     print("Transitions (entries followed up for 30 days; 95% intervals; durations in hours):")

@@ -31,7 +31,7 @@ from __future__ import annotations
 import difflib
 import html
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from funnelkit import _core
+from funnelkit._progress import with_progress
 from funnelkit.errors import UnknownEventError
 from funnelkit.events import EventLog, EventSource, read_events
 
@@ -239,12 +240,12 @@ def funnel_report(
     step_args = [(codes.of(s.events, f"step {i} ({s.name!r})"), s.optional, s._window_ns) for i, s in enumerate(step_list)]
     exclusion_args = [(codes.of(names, f"exclusion {names}"), a, b) for names, a, b in excluded]
     groups, labels = _segments(log, by_columns)
-    rows = _with_progress(
-        progress,
+    rows = with_progress(
         lambda report: _core.funnel_report(
             log.lead_codes, log.times, log.event_codes, log.n_leads, step_args, window_ns, order,
             exclusion_args, gap_ns, anchor, threads or 0, report,
         ),
+        enabled=progress, desc="funnel report", unit="lead",
     )
     settings = {
         "window": None if window_ns is None else pd.Timedelta(window_ns, unit="ns"),
@@ -407,11 +408,11 @@ class FunnelReport:
 
     def __repr__(self) -> str:
         with pd.option_context("display.width", 160, "display.max_columns", 30):
-            body = self._frame().to_string(float_format=lambda x: f"{x:.4g}")
+            body = self._shown().to_string(float_format=lambda x: f"{x:.4g}")
         return f"{self._title()}\n{self._describe()}\n{body}"
 
     def _repr_html_(self) -> str:
-        table = self._frame().to_html(float_format=lambda x: f"{x:.4g}", border=0)
+        table = self._shown().to_html(float_format=lambda x: f"{x:.4g}", border=0)
         return (
             f"<div><strong>{html.escape(self._title())}</strong>"
             f"<p><small>{html.escape(self._describe())}</small></p>{table}</div>"
@@ -456,6 +457,14 @@ class FunnelReport:
         if self._labels is None:
             return ["all"]
         return [", ".join(map(str, v)) if isinstance(v, tuple) else str(v) for v in self._labels]
+
+    def _shown(self) -> pd.DataFrame:
+        """The table as displayed: times to the second (the table itself keeps nanoseconds)."""
+        frame = self._frame().copy()
+        for column in frame.columns:
+            if pd.api.types.is_timedelta64_dtype(frame[column]):
+                frame[column] = frame[column].dt.round("s")
+        return frame
 
     def _frame(self) -> pd.DataFrame:
         if self._table is None:
@@ -728,26 +737,3 @@ def _unit_for(ns: float) -> tuple[str, float]:
             return unit, scale
     return "seconds", 1e9
 
-
-def _with_progress(show: bool, run: Callable[[Callable[[int, int], None] | None], Any]) -> Any:
-    """Runs the engine with a tqdm bar that appears only if the work lasts; Ctrl-C stops the
-    engine between chunks of leads either way."""
-    if not show:
-        return run(None)
-    bar: Any = None
-
-    def report(done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None:
-            try:
-                from tqdm.auto import tqdm
-            except ImportError:  # pragma: no cover - tqdm is a dependency
-                return
-            bar = tqdm(total=total, desc="funnel report", unit="lead", delay=0.5, leave=False)
-        bar.update(done - bar.n)
-
-    try:
-        return run(report)
-    finally:
-        if bar is not None:
-            bar.close()
