@@ -254,24 +254,6 @@ def _reset_peak() -> bool:
         return False
 
 
-def warm_memory(limit: float) -> str:
-    """Touch ``limit`` bytes once in a worker, then free them. On a virtual machine whose memory
-    the host backs lazily (Firecracker, as on the project's machine), the first touch of a
-    page since boot costs several times a later one (2.5 s a GiB against 0.3 s here): without
-    this, whichever tool first reaches fresh memory pays for it."""
-    if limit < GIB:
-        return "skipped (little memory available)"
-
-    def touch() -> float:
-        started, held = time.perf_counter(), []
-        for _ in range(int(limit // GIB)):
-            held.append(np.ones(GIB // 8))
-        return time.perf_counter() - started
-
-    status, value, _ = capped(touch, math.inf, limit + GIB)
-    return f"{limit / GIB:.0f} GiB touched in {value:.0f} s" if status == "ok" else f"failed: {status} {value or ''}"
-
-
 def measure(tool: str, scenario: str, path: Path, threads: int, runs: int, budget: float) -> dict[str, Any]:
     """In the worker: load the input, then time up to ``runs`` calls."""
     source: pd.DataFrame | Path = pd.read_parquet(path) if scenario == "frame" else path
@@ -280,12 +262,14 @@ def measure(tool: str, scenario: str, path: Path, threads: int, runs: int, budge
     start_kib = _status_kib("VmRSS")
     times: list[float] = []
     counts: Counts = {}
-    while len(times) < runs and sum(times) < budget:
+    cpu = time.process_time()  # every thread of the worker
+    while len(times) < runs and (len(times) < 2 or sum(times) < budget):
         started = time.perf_counter()
         counts = RUNNERS[tool](source, threads)
         times.append(time.perf_counter() - started)
+    cores = (time.process_time() - cpu) / sum(times)
     return {"times": times, "counts": counts, "start": start_kib * 1024, "peak": _status_kib("VmHWM") * 1024,
-            "peak_reset": reset}
+            "peak_reset": reset, "cores": cores}
 
 
 def capped(job: Callable[[], Any], cap: float, memory_cap: float) -> tuple[str, Any, int]:
@@ -340,6 +324,7 @@ class Result:
     seconds: float = math.nan
     first: float = math.nan
     runs: int = 0
+    cores: float = math.nan  # CPU seconds / wall seconds over the calls
     peak: float = math.nan
     start: float = math.nan
     note: str = ""  # "> 300 s", "out of memory (> 18 GiB)", "skipped", "failed: ..."
@@ -376,6 +361,7 @@ def run_one(data: Dataset, scenario: str, tool: str, threads: int, args: argpars
     if status == "ok":
         result.seconds, result.first, result.runs = min(value["times"]), value["times"][0], len(value["times"])
         result.peak, result.start, result.counts = value["peak"], value["start"], value["counts"]
+        result.cores = value["cores"]
         if not value["peak_reset"]:
             result.note = "peak includes loading"
     elif status == "stopped":
@@ -449,8 +435,8 @@ def millions(n: int) -> str:
 
 
 def main_rows(results: list[Result], threads: int) -> tuple[list[str], list[list[str]]]:
-    header = ["shape", "events", "leads", "input", "tool", "time", "first call", "events/s", "peak RSS", "+call",
-              f"{TIMES} funnelkit"]
+    header = ["shape", "events", "leads", "input", "tool", "time", "first call", "events/s", "cores", "peak RSS",
+              "+call", f"{TIMES} funnelkit"]
     ours = {(r.data.shape, r.data.target, r.scenario): r
             for r in results if r.tool == "funnelkit" and r.threads == threads}
     body = []
@@ -461,6 +447,7 @@ def main_rows(results: list[Result], threads: int) -> tuple[list[str], list[list
         line = [
             r.data.shape, millions(r.data.events), f"{r.data.leads:,}", r.scenario,
             TITLES[r.tool], show_seconds(r), show_first(r), show_rate(r),
+            "" if math.isnan(r.cores) else f"{r.cores:.1f}",
             show_bytes(r.peak) + (f" ({note})" if note else ""),
             show_bytes(r.peak - r.start) if not math.isnan(r.start) else "",
             "" if r.tool == "funnelkit" else show_ratio(ratio(r, ours.get((r.data.shape, r.data.target, r.scenario)))),
@@ -565,6 +552,30 @@ def _meminfo(name: str) -> int:
     raise OSError(f"no {name} in /proc/meminfo")
 
 
+class CpuMeter:
+    """How busy the rest of the machine was: CPU time in /proc/stat less this process's and its
+    workers', as a share of the cores' time since the meter started."""
+
+    def __init__(self) -> None:
+        self.start = self._read()
+
+    @staticmethod
+    def _read() -> tuple[float, float, float, float]:
+        with open("/proc/stat", encoding="ascii") as stat:
+            user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, stat.readline().split()[1:9])
+        tick = os.sysconf("SC_CLK_TCK")
+        own = os.times()
+        ours = own.user + own.system + own.children_user + own.children_system
+        return (user + nice + system + irq + softirq) / tick, steal / tick, ours, time.perf_counter()
+
+    def report(self) -> str:
+        (busy0, steal0, ours0, wall0), (busy1, steal1, ours1, wall1) = self.start, self._read()
+        capacity = (wall1 - wall0) * (os.cpu_count() or 1)
+        other = max(0.0, (busy1 - busy0) - (ours1 - ours0))
+        return (f"other processes used {other / capacity:.0%} of the machine's CPU time during the run"
+                f" (hypervisor steal {(steal1 - steal0) / capacity:.0%})")
+
+
 def load() -> str:
     one, five, fifteen = os.getloadavg()
     return f"{one:.2f} / {five:.2f} / {fifteen:.2f}"
@@ -595,7 +606,6 @@ def main() -> None:
     parser.add_argument("--cap", type=float, help="stop a worker after this many seconds (default 300, --large 900)")
     parser.add_argument("--memory-cap", type=float,
                         help="stop a worker whose RSS passes this many GiB (default 75%% of RAM)")
-    parser.add_argument("--no-warm", action="store_true", help="do not touch the memory once before measuring")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cache", type=Path, default=Path(__file__).resolve().parent / ".cache",
                         help="where the generated logs are kept (default benchmarks/.cache)")
@@ -621,18 +631,18 @@ def main() -> None:
                 jobs += [(shape, n, scenario, tool, args.threads) for tool in tools]
             scaling = shape == "uniform" and n == SIDE_SIZE and "frame" in scenarios
             if scaling and not args.no_scaling and args.threads > 1:
-                jobs += [(shape, n, "frame", tool, 1) for tool in ("funnelkit", "duckdb") if tool in tools]
+                jobs += [(shape, n, "frame", tool, 1) for tool in TOOLS if tool in tools and tool != "pandas"]
 
     print(f"Machine: {machine(args.threads)}")
-    print(f"Load average at the start: {load()}")
+    start_load = load()
+    print(f"Load average at the start: {start_load}")
+    meter = CpuMeter()
     started = time.perf_counter()
     datasets: dict[tuple[str, int], Dataset] = {}
     for shape, n in dict.fromkeys((shape, n) for shape, n, *_ in jobs):
         print(f"log {shape} {n:,}: ", end="", flush=True)
         datasets[(shape, n)] = d = dataset(shape, n, args)
         print(f"{d.events:,} events, {d.leads:,} leads, the largest {d.largest_lead:,} events ({d.path.name})")
-    if not args.no_warm:  # as much as the workers may use, leaving 4 GiB to the rest of the machine
-        print(f"warming the memory: {warm_memory(min(args.memory_cap, _meminfo('MemAvailable') - 4 * GIB))}")
     skipper = Skipper(args.cap)
     results: list[Result] = []
     tqdm.monitor_interval = 0  # no monitor thread: the workers are forked
@@ -649,9 +659,10 @@ def main() -> None:
             print_plain(header, body)
             print()
     print("Every contender's counts were equal (the same (source, target) -> count map) for every log and input.")
-    print(f"Load average at the end: {load()}; {minutes:.1f} minutes.")
+    busy = meter.report()
+    print(f"Load average at the end: {load()}; {busy}; {minutes:.1f} minutes.")
     print("\nMarkdown (for benchmarks/README.md):\n")
-    print(f"Machine: {machine(args.threads)}; load average (1/5/15 min) at the end {load()}\n")
+    print(f"Machine: {machine(args.threads)}. Load average (1/5/15 min) before the run {start_load}; {busy}.\n")
     for header, body in tables:
         if body:
             print_markdown(header, body)
