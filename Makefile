@@ -12,7 +12,7 @@ sanitize:  ## C++ tests under ASan + UBSan
 	scripts/sanitize.sh
 
 BENCH ?= shapes
-bench:  ## funnelkit vs NumPy/SciPy: BENCH=shapes (four funnel shapes) or analytics; BENCH_ARGS=--large adds 100,000 stages
+bench:  ## BENCH=shapes (four funnel shapes vs NumPy/SciPy), analytics, or events (fit_funnel vs pandas/DuckDB); BENCH_ARGS=--large adds the large sizes
 	scripts/setup.sh --bench
 	.venv/bin/python benchmarks/bench_$(BENCH).py $(BENCH_ARGS)
 
