@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <type_traits>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -75,6 +77,14 @@ auto run_cancellable(Work&& work) {
   } catch (const Cancelled&) {
     throw py::error_already_set();
   }
+}
+
+// Hands a vector's buffer to NumPy without a copy: the array owns it through a capsule.
+template <class Vector, class Stored = std::remove_cvref_t<Vector>>
+py::array_t<typename Stored::value_type> owned(Vector&& values) {
+  auto* heap = new Stored(std::forward<Vector>(values));
+  const py::capsule owner(heap, [](void* p) { delete static_cast<Stored*>(p); });
+  return py::array_t<typename Stored::value_type>(static_cast<py::ssize_t>(heap->size()), heap->data(), owner);
 }
 
 void register_model(py::module_& m);

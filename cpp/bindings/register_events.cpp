@@ -1,6 +1,8 @@
 // Bindings of funnelkit::events: journeys counted from encoded event columns, duration fits.
 #include "pybind11.hpp"
 
+#include <utility>
+
 #include "funnelkit/events/duration_fit.hpp"
 #include "funnelkit/events/encode.hpp"
 #include "funnelkit/events/journeys.hpp"
@@ -44,7 +46,16 @@ void register_events(py::module_& m) {
       .def_property_readonly("target", [](const TransitionCounts& c) { return to_array(c.target); })
       .def_property_readonly("count", [](const TransitionCounts& c) { return to_array(c.count); })
       .def_property_readonly("duration_offsets", [](const TransitionCounts& c) { return to_array(c.duration_offsets); })
-      .def_property_readonly("durations", [](const TransitionCounts& c) { return to_array(c.durations); })
+      // A read-only view of the engine's buffer (tens of millions of durations: no copy), kept
+      // alive by the counts object.
+      .def_property_readonly("durations",
+                             [](const py::object& self) {
+                               const auto& c = self.cast<const TransitionCounts&>();
+                               py::array_t<double> view(static_cast<py::ssize_t>(c.durations.size()),
+                                                        c.durations.data(), self);
+                               py::detail::array_proxy(view.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
+                               return view;
+                             })
       .def_readonly("events_used", &TransitionCounts::events_used)
       .def_readonly("events_ignored", &TransitionCounts::events_ignored)
       .def_readonly("journeys", &TransitionCounts::journeys)
@@ -90,7 +101,7 @@ void register_events(py::module_& m) {
           py::gil_scoped_release release;
           encoded = events::encode_ids(view(ids));
         }
-        return py::make_tuple(to_array(encoded.codes), to_array(encoded.uniques));
+        return py::make_tuple(owned(std::move(encoded.codes)), owned(std::move(encoded.uniques)));
       },
       "ids"_a);
 

@@ -21,14 +21,6 @@ std::span<const T> column(const py::array_t<T, py::array::c_style | py::array::f
   return {a.data(), static_cast<std::size_t>(a.size())};
 }
 
-// Hands a vector's buffer to NumPy without a copy: the array owns it through a capsule.
-template <class T>
-py::array_t<T> owned(std::vector<T>&& values) {
-  auto* heap = new std::vector<T>(std::move(values));
-  const py::capsule owner(heap, [](void* p) { delete static_cast<std::vector<T>*>(p); });
-  return py::array_t<T>(static_cast<py::ssize_t>(heap->size()), heap->data(), owner);
-}
-
 events::StepOrder order_named(const std::string& name) {
   if (name == "ordered") return events::StepOrder::ordered;
   if (name == "strict") return events::StepOrder::strict;

@@ -262,7 +262,7 @@ def read_events(
     event_codes, events = _encode(frame[event])
     values = None
     if value is not None and value in frame.columns:
-        values = pd.to_numeric(frame[value], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        values = _order_values(frame[value])
     encoded_segments = {name: _segment(frame[name]) for name in segment_columns}
     for name, rule in rules.items():
         labels = rule(frame[list(rule.columns)])
@@ -355,7 +355,12 @@ def _read_file(path: Path, columns: list[str], value: str | None) -> pd.DataFram
         import pyarrow.parquet as pq
 
         names = pq.read_schema(path).names
-        return pq.read_table(path, columns=[n for n in names if n in wanted]).to_pandas()
+        columns = [n for n in names if n in wanted]
+        # String columns (event names, segments, string ids) come back dictionary-encoded, as
+        # Arrow decodes them: categorical codes, no Python strings.
+        strings = [field.name for field in pq.read_schema(path) if field.name in columns and
+                   str(field.type) in ("string", "large_string")]
+        return pq.read_table(path, columns=columns, read_dictionary=strings).to_pandas()
     if ".csv" in suffixes or ".tsv" in suffixes:
         import pyarrow.csv as pv
 
@@ -373,13 +378,19 @@ def csv_header(path: Path) -> list[str]:
 
 def _nanoseconds(column: pd.Series, name: str, unit: str, problems: _Problems) -> np.ndarray:
     """int64 nanoseconds since the epoch, UTC; bad rows marked in ``problems`` and set to 0."""
+    if column.dtype == np.dtype("datetime64[ns]"):  # the common case: a view, no copy
+        nanoseconds = column.to_numpy().view(np.int64)
+        null = nanoseconds == np.iinfo(np.int64).min  # NaT
+        if not null.any():
+            return nanoseconds
     if pd.api.types.is_datetime64_any_dtype(column.dtype):
         stamps = pd.DatetimeIndex(column)
         if stamps.tz is not None:
             stamps = stamps.tz_convert("UTC").tz_localize(None)
         null = np.asarray(stamps.isna())
         problems.check(null, name, "null timestamp")
-        return np.where(null, 0, stamps.as_unit("ns").asi8)
+        nanoseconds = stamps.as_unit("ns").asi8
+        return np.where(null, 0, nanoseconds) if null.any() else nanoseconds
     if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
         numbers = column.to_numpy(dtype=np.float64, na_value=np.nan)
         null = np.isnan(numbers)
@@ -411,6 +422,16 @@ def _observed_until(observed_until: object, times: np.ndarray, bad: np.ndarray) 
     return _timestamp_ns(observed_until)
 
 
+def _order_values(column: pd.Series) -> np.ndarray | None:
+    """Order values as float64 (NaN where missing; text that is not a number too), or None when
+    no row has one, so the engine does not carry an empty column along."""
+    if column.dtype == np.float64:
+        values = column.to_numpy()
+    else:
+        values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    return None if np.isnan(values).all() else values
+
+
 def _timestamp_ns(value: object) -> int:
     """A timestamp-like (string, datetime, pd.Timestamp; time zones converted) as UTC nanoseconds."""
     stamp = pd.Timestamp(value)
@@ -427,7 +448,7 @@ def _encode(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
         codes = column.cat.codes.to_numpy()
         used = np.flatnonzero(np.bincount(codes, minlength=len(column.cat.categories)))
         if used.size == len(column.cat.categories):
-            return codes.astype(np.int64), pd.Index(column.cat.categories)
+            return codes, pd.Index(column.cat.categories)
         remap = np.full(len(column.cat.categories), -1, dtype=np.int64)
         remap[used] = np.arange(used.size)
         return remap[codes], pd.Index(column.cat.categories[used])

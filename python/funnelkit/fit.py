@@ -246,9 +246,10 @@ def fit_funnel(
         stages, event_stage = _stage_codes(mapping, log.events, repeat)
         success = _absorbing(success, stages, success_given)
         failure = _absorbing(failure, stages, failure_given)
-        per_event = log.event_counts()
-        unmapped_counts = unmapped_counts.add(per_event[per_event.index.isin(log.events[event_stage < 0])],
-                                              fill_value=0).astype(np.int64)
+        if (event_stage < 0).any():  # counting every event name costs a pass: only when needed
+            per_event = log.event_counts()
+            unmapped_counts = unmapped_counts.add(per_event[per_event.index.isin(log.events[event_stage < 0])],
+                                                  fill_value=0).astype(np.int64)
         positions = {s: i for i, s in enumerate(stages)}
         repeat_stage = [positions[repeat[s]] if s in repeat else -1 for s in stages]
         absorbing = [s in success or s in failure for s in stages]
@@ -484,7 +485,7 @@ def _delay_columns(d: np.ndarray, window: float, level: float, choice: str) -> d
     return columns
 
 
-def _distribution(row: pd.Series, durations: Mapping[tuple[str, str], np.ndarray]) -> Any:
+def _distribution(row: Mapping[str, Any], durations: Mapping[tuple[str, str], np.ndarray]) -> Any:
     family = row["delay"]
     if family == "exponential":
         return Exponential(mean=float(row["exponential_mean"]))
@@ -515,9 +516,8 @@ def _build_funnel(table: pd.DataFrame, stages: pd.DataFrame, durations: Mapping[
         )
     funnel.add_stage(LEFT, "failure", metadata={"description": f"no other stage within {options['window']}"})
     for row in table.itertuples(index=False):
-        edge = pd.Series(row._asdict())
         # A loss is known W after entering the stage: the delay scoring and simulation read.
-        delay = Fixed(window) if row.target == LEFT else _distribution(edge, durations)
+        delay = Fixed(window) if row.target == LEFT else _distribution(row._asdict(), durations)
         funnel.add_edge(row.source, row.target, float(row.probability), delay=delay,
                         metadata={"count": int(row.count), "exposure": int(row.exposure),
                                   "lower": float(row.lower), "upper": float(row.upper)})

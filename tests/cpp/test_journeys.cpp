@@ -220,7 +220,7 @@ TEST(DurationFit, BetaQuantileMatchesKnownValues) {
 
 #include "funnelkit/events/encode.hpp"
 
-TEST(Encode, IdsGetDenseCodesInOrderOfFirstAppearance) {
+TEST(Encode, SparseIdsGetDenseCodesInOrderOfFirstAppearance) {
   std::vector<std::int64_t> ids{42, -7, 42, 1LL << 40, -7, 0};
   for (std::int64_t i = 0; i < 5000; ++i) ids.push_back(i * 7919);  // forces the table to grow
   const auto encoded = encode_ids(ids);
@@ -230,14 +230,22 @@ TEST(Encode, IdsGetDenseCodesInOrderOfFirstAppearance) {
   for (std::size_t row = 0; row < ids.size(); ++row) EXPECT_EQ(encoded.uniques[static_cast<std::size_t>(encoded.codes[row])], ids[row]);
 }
 
-TEST(Encode, DenseRangesAndSparseIdsAgree) {
+TEST(Encode, CompactRangesAndSparseIdsGetTheSameCodes) {
   std::vector<std::int64_t> dense, sparse;
   for (std::int64_t i = 0; i < 20000; ++i) {
-    dense.push_back((i * 37) % 5003 + 1000);
+    dense.push_back((i * 37) % 5003 * 2 + 1000);  // every other id of a compact range
     sparse.push_back(((i * 37) % 5003) * (std::int64_t{1} << 40) - (std::int64_t{1} << 62));
   }
   const auto a = encode_ids(dense), b = encode_ids(sparse);
-  EXPECT_EQ(a.codes, b.codes);
-  EXPECT_EQ(a.uniques.size(), 5003U);
+  EXPECT_TRUE(std::equal(a.codes.begin(), a.codes.end(), b.codes.begin(), b.codes.end()));
+  std::vector<std::int64_t> many;  // enough rows for several parts
+  for (std::int64_t i = 0; i < 3'000'000; ++i) many.push_back((i * 7919) % 1'000'003);
+  const auto one = encode_ids(many, 1), three = encode_ids(many, 3);
+  EXPECT_TRUE(std::equal(one.codes.begin(), one.codes.end(), three.codes.begin(), three.codes.end()));
+  EXPECT_EQ(one.uniques, three.uniques);
+  EXPECT_EQ(one.uniques[0], 0);
+  EXPECT_EQ(one.uniques[1], 7919);
+  ASSERT_EQ(a.uniques.size(), 5003U);
+  for (std::size_t row = 0; row < dense.size(); ++row) EXPECT_EQ(a.uniques[static_cast<std::size_t>(a.codes[row])], dense[row]);
   EXPECT_TRUE(encode_ids({}).codes.empty());
 }

@@ -18,26 +18,33 @@ LeadEvents group_events(std::span<const std::int64_t> lead, std::span<const std:
   if (lead.size() >= std::numeric_limits<std::uint32_t>::max()) {
     throw std::invalid_argument("group_events: at most 4,294,967,294 events per call; fit in chunks of whole leads");
   }
-  for (std::size_t row = 0; row < lead.size(); ++row) {
-    if (lead[row] < 0 || static_cast<std::uint64_t>(lead[row]) >= lead_count) {
-      throw std::invalid_argument("group_events: lead code " + std::to_string(lead[row]) + " at row " +
-                                  std::to_string(row) + " is outside [0, " + std::to_string(lead_count) + ")");
-    }
-  }
+  // Each part owns a range of leads and scans every row: reads are sequential, the counting
+  // and the random writes of the scatter are split, and no per-thread histograms are merged.
+  const std::size_t parts = std::min<std::size_t>(resolve_threads(threads), std::max<std::size_t>(1, lead_count));
+  const auto first_lead = [&](std::size_t part) { return lead_count * part / parts; };
   LeadEvents grouped;
   grouped.offsets.assign(lead_count + 1, 0);
-  for (std::size_t row = 0; row < lead.size(); ++row) {
-    if (code[row] >= 0) ++grouped.offsets[static_cast<std::size_t>(lead[row]) + 1];
-  }
+  parallel_for(parts, parts, [&](std::size_t part) {
+    const std::size_t first = first_lead(part), last = first_lead(part + 1);
+    for (std::size_t row = 0; row < lead.size(); ++row) {
+      const auto l = static_cast<std::uint64_t>(lead[row]);  // negative codes wrap to huge
+      if (l >= lead_count) {
+        if (part == 0) {
+          throw std::invalid_argument("group_events: lead code " + std::to_string(lead[row]) + " at row " +
+                                      std::to_string(row) + " is outside [0, " + std::to_string(lead_count) + ")");
+        }
+        continue;
+      }
+      if (l >= first && l < last && code[row] >= 0) ++grouped.offsets[l + 1];
+    }
+  });
   for (std::size_t l = 0; l < lead_count; ++l) grouped.offsets[l + 1] += grouped.offsets[l];
   grouped.events.resize(grouped.offsets.back());
   if (!payload.empty()) grouped.payload.resize(grouped.offsets.back());
 
-  // Scatter in input order (so a stable order of ties is input order). Each thread owns a range
-  // of leads and scans every row: the reads are sequential, and the random writes are split.
-  const std::size_t parts = std::min<std::size_t>(resolve_threads(threads), std::max<std::size_t>(1, lead_count));
+  // Scatter in input order (so a stable order of ties is input order).
   parallel_for(parts, parts, [&](std::size_t part) {
-    const std::size_t first = lead_count * part / parts, last = lead_count * (part + 1) / parts;
+    const std::size_t first = first_lead(part), last = first_lead(part + 1);
     std::vector<std::size_t> cursor(grouped.offsets.begin() + static_cast<std::ptrdiff_t>(first),
                                     grouped.offsets.begin() + static_cast<std::ptrdiff_t>(last));
     for (std::size_t row = 0; row < lead.size(); ++row) {

@@ -13,6 +13,8 @@
 #include <span>
 #include <vector>
 
+#include "funnelkit/core/uninitialized.hpp"
+
 namespace funnelkit::events {
 
 /// One event in grouped order.
@@ -26,9 +28,9 @@ struct LeadEvents {
   /// Lead l's events are events[offsets[l]] .. events[offsets[l + 1] - 1]; lead_count + 1 entries.
   std::vector<std::size_t> offsets;
   /// Grouped by lead; within a lead by time, ties in input order.
-  std::vector<LeadEvent> events;
+  UninitializedVector<LeadEvent> events;
   /// payload[row] of each event, in the same order (empty when no payload was given).
-  std::vector<double> payload;
+  UninitializedVector<double> payload;
 
   [[nodiscard]] std::size_t lead_count() const noexcept { return offsets.empty() ? 0 : offsets.size() - 1; }
   [[nodiscard]] std::span<const LeadEvent> of(std::size_t lead) const noexcept {
