@@ -232,7 +232,10 @@ def read_events(
     if time_unit not in _NS_PER_UNIT:
         raise ValueError(f"time_unit must be one of {sorted(_NS_PER_UNIT)}, got {time_unit!r}")
     segment_specs = [segments] if isinstance(segments, str) else list(segments)
-    frame = _load(source, [lead, time, event, *_segment_inputs(segment_specs)], value)
+    # Event names and segments have few distinct values: Parquet hands them over dictionary-
+    # encoded. Not the lead ids: merging millions of per-row-group dictionaries costs more.
+    categorical = [event, *_segment_inputs(segment_specs)]
+    frame = _load(source, [lead, time, *categorical], value, categorical)
     rules = _segment_rules(segment_specs, frame.columns)
     segment_columns = [spec for spec in segment_specs if isinstance(spec, str) and spec not in rules]
     wanted = [lead, time, event, *segment_columns, *(c for rule in rules.values() for c in rule.columns)]
@@ -334,19 +337,19 @@ class _Problems:
         self.counts[problem] = self.counts.get(problem, 0) + count
 
 
-def _load(source: EventSource, columns: list[str], value: str | None) -> pd.DataFrame:
+def _load(source: EventSource, columns: list[str], value: str | None, categorical: list[str]) -> pd.DataFrame:
     """The needed columns of ``source`` as a DataFrame (only those are read from files)."""
     if isinstance(source, pd.DataFrame):
         return source
     if isinstance(source, (str, os.PathLike)):
-        return _read_file(Path(source), columns, value)
+        return _read_file(Path(source), columns, value, categorical)
     if type(source).__module__.startswith("pyarrow"):
         present = [name for name in [*columns, value] if name is not None and name in source.column_names]
         return source.select(present).to_pandas()
     raise TypeError(f"expected a pandas DataFrame, a pyarrow Table or a file path, got {type(source).__name__}")
 
 
-def _read_file(path: Path, columns: list[str], value: str | None) -> pd.DataFrame:
+def _read_file(path: Path, columns: list[str], value: str | None, categorical: list[str]) -> pd.DataFrame:
     if not path.exists():
         raise FileNotFoundError(f"no event log at {path}")
     suffixes = [s.lower() for s in path.suffixes]
@@ -356,9 +359,7 @@ def _read_file(path: Path, columns: list[str], value: str | None) -> pd.DataFram
 
         names = pq.read_schema(path).names
         columns = [n for n in names if n in wanted]
-        # String columns (event names, segments, string ids) come back dictionary-encoded, as
-        # Arrow decodes them: categorical codes, no Python strings.
-        strings = [field.name for field in pq.read_schema(path) if field.name in columns and
+        strings = [field.name for field in pq.read_schema(path) if field.name in categorical and
                    str(field.type) in ("string", "large_string")]
         return pq.read_table(path, columns=columns, read_dictionary=strings).to_pandas()
     if ".csv" in suffixes or ".tsv" in suffixes:
@@ -379,7 +380,7 @@ def csv_header(path: Path) -> list[str]:
 def _nanoseconds(column: pd.Series, name: str, unit: str, problems: _Problems) -> np.ndarray:
     """int64 nanoseconds since the epoch, UTC; bad rows marked in ``problems`` and set to 0."""
     if column.dtype == np.dtype("datetime64[ns]"):  # the common case: a view, no copy
-        nanoseconds = column.to_numpy().view(np.int64)
+        nanoseconds: np.ndarray = column.to_numpy().view(np.int64)
         null = nanoseconds == np.iinfo(np.int64).min  # NaT
         if not null.any():
             return nanoseconds
