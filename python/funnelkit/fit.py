@@ -243,7 +243,12 @@ def fit_funnel(
     cut = 0
     for chunk in chunks:
         log = read_events(chunk, observed_until=observed_until, **read_options)
+        previous_stages = stages
         stages, event_stage = _stage_codes(mapping, log.events, repeat)
+        if counts is not None and stages != previous_stages:
+            raise EventLogError(
+                f"the chunks' events map to different stage lists ({previous_stages} then {stages}); with a "
+                "mapping rule, declare every stage in EventMapping.stages() so that counts can be added")
         success = _absorbing(success, stages, success_given)
         failure = _absorbing(failure, stages, failure_given)
         if (event_stage < 0).any():  # counting every event name costs a pass: only when needed
