@@ -65,7 +65,6 @@ import argparse
 import gc
 import json
 import math
-import multiprocessing
 import os
 import platform
 import re
@@ -81,6 +80,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
+from workers import capped, status_kib
 
 import funnelkit as fk
 
@@ -243,14 +243,6 @@ def dataset(shape: str, target: int, args: argparse.Namespace) -> Dataset:
 
 
 # -- measuring -----------------------------------------------------------------------------
-def _status_kib(field_name: str, pid: str = "self") -> int:
-    with open(f"/proc/{pid}/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith(field_name + ":"):
-                return int(line.split()[1])
-    raise OSError(f"no {field_name} in /proc/{pid}/status")
-
-
 def _reset_peak() -> bool:
     """Set VmHWM to the current RSS (Linux 4.0+); False where that is not allowed."""
     try:
@@ -266,7 +258,7 @@ def measure(tool: str, scenario: str, path: Path, threads: int, runs: int, budge
     source: pd.DataFrame | Path = pd.read_parquet(path) if scenario == "frame" else path
     gc.collect()
     reset = _reset_peak()
-    start_kib = _status_kib("VmRSS")
+    start_kib = status_kib("VmRSS")
     times: list[float] = []
     counts: Counts = {}
     cpu = time.process_time()  # every thread of the worker
@@ -275,51 +267,8 @@ def measure(tool: str, scenario: str, path: Path, threads: int, runs: int, budge
         counts = RUNNERS[tool](source, threads)
         times.append(time.perf_counter() - started)
     cores = (time.process_time() - cpu) / sum(times)
-    return {"times": times, "counts": counts, "start": start_kib * 1024, "peak": _status_kib("VmHWM") * 1024,
+    return {"times": times, "counts": counts, "start": start_kib * 1024, "peak": status_kib("VmHWM") * 1024,
             "peak_reset": reset, "cores": cores}
-
-
-def capped(job: Callable[[], Any], cap: float, memory_cap: float) -> tuple[str, Any, int]:
-    """Run ``job`` in a forked worker: ("ok", its result, 0), ("stopped", None, rss) after ``cap``
-    seconds, ("out of memory", None, rss) once its RSS passes ``memory_cap`` bytes, ("failed",
-    message, rss) when it raised or died. A C++ call cannot be interrupted; a process can."""
-    context = multiprocessing.get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
-
-    def work() -> None:
-        try:
-            sender.send(("ok", job()))
-        except BaseException as error:  # report everything, the parent decides
-            sender.send(("failed", f"{type(error).__name__}: {error}"))
-
-    worker = context.Process(target=work, daemon=True)
-    worker.start()
-    sender.close()  # so that a worker dying without a word reads as end of file
-    started, largest = time.perf_counter(), 0
-    try:
-        while not receiver.poll(0.05):
-            try:
-                largest = max(largest, _status_kib("VmRSS", str(worker.pid)) * 1024)
-            except (OSError, ValueError):  # exited meanwhile
-                pass
-            if largest > memory_cap:
-                worker.kill()
-                return "out of memory", None, largest
-            if time.perf_counter() - started > cap:
-                worker.kill()
-                return "stopped", None, largest
-            if not worker.is_alive() and not receiver.poll(0.05):
-                break
-        status, value = receiver.recv()
-        return status, value, largest
-    except EOFError:
-        worker.join()
-        code = worker.exitcode
-        why = "killed by SIGKILL (the kernel's out-of-memory killer?)" if code == -9 else f"exit code {code}"
-        return "failed", f"worker died: {why}", largest
-    finally:
-        worker.join()
-        receiver.close()
 
 
 @dataclass

@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import inspect
 import math
-import multiprocessing
 import os
 import platform
 import time
@@ -51,6 +50,7 @@ import scipy.sparse.linalg as spla
 from shapes import FAILURE, SHAPES, SUCCESS
 from threadpoolctl import threadpool_info, threadpool_limits
 from tqdm import tqdm
+from workers import capped
 
 import funnelkit as fk
 
@@ -311,35 +311,6 @@ class Row:
     diff: float = math.nan
 
 
-def capped(job: Callable[[], Any], cap: float) -> tuple[str, Any]:
-    """Run ``job`` in a forked worker and wait at most ``cap`` seconds: ("ok", its result),
-    ("stopped", None) when it ran out of time, ("failed", message) when it raised or died.
-    A C++ call cannot be interrupted from Python; a worker process can be."""
-    context = multiprocessing.get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
-
-    def work() -> None:
-        try:
-            sender.send(("ok", job()))
-        except BaseException as error:  # report everything, the parent decides
-            sender.send(("failed", f"{type(error).__name__}: {error}"))
-
-    worker = context.Process(target=work, daemon=True)
-    worker.start()
-    sender.close()  # so that a worker dying without a word reads as end of file
-    try:
-        if not receiver.poll(cap):
-            worker.kill()
-            return "stopped", None
-        outcome: tuple[str, Any] = receiver.recv()
-        return outcome
-    except EOFError:
-        return "failed", f"worker exited with {worker.exitcode}"
-    finally:
-        worker.join()
-        receiver.close()
-
-
 def measure(shape: str, n: int, args: argparse.Namespace, skipper: Skipper, progress: tqdm) -> list[Row]:
     """Every task on one funnel: funnelkit (each run from a fresh Funnel.from_edges), then the
     contenders on the matrices built once from the same table; each in a worker stopped at
@@ -384,7 +355,7 @@ def measure(shape: str, n: int, args: argparse.Namespace, skipper: Skipper, prog
 
                 return repeat(run, args.budget), times, result
 
-            status, value = capped(ours_job, args.cap)
+            status, value, _ = capped(ours_job, args.cap)
             if status == "ok":
                 cells["funnelkit"].seconds, times, ours = value
                 builds += times
@@ -423,7 +394,7 @@ def measure(shape: str, n: int, args: argparse.Namespace, skipper: Skipper, prog
 
                 return repeat(run, args.budget), result, partial is not None
 
-            status, value = capped(theirs_job, args.cap)
+            status, value, _ = capped(theirs_job, args.cap)
             if status == "ok":
                 cell.seconds, theirs, estimated = value
                 cell.note = "est." if estimated else ""
@@ -447,7 +418,7 @@ def measure(shape: str, n: int, args: argparse.Namespace, skipper: Skipper, prog
             return time.perf_counter() - started
 
         progress.set_postfix_str(f"{shape} {n:,} build: funnelkit")
-        status, value = capped(build_job, args.cap)
+        status, value, _ = capped(build_job, args.cap)
         if status == "ok":
             build_cells["funnelkit"].seconds = value
         else:

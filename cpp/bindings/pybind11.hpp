@@ -9,8 +9,12 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <span>
+#include <stdexcept>
+#include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -77,6 +81,23 @@ auto run_cancellable(Work&& work) {
   } catch (const Cancelled&) {
     throw py::error_already_set();
   }
+}
+
+// A NumPy argument as a contiguous array of T (converted if it is not one).
+template <class T>
+using Column = py::array_t<T, py::array::c_style | py::array::forcecast>;
+
+// A one-dimensional NumPy argument as a span; `name` goes into the error for other shapes.
+template <class T>
+std::span<const T> column(const Column<T>& array, const char* name) {
+  if (array.ndim() != 1) throw std::invalid_argument(std::string(name) + " must be a 1-D array");
+  return {array.data(), static_cast<std::size_t>(array.shape(0))};
+}
+
+// A copy of a vector as a NumPy array (for small results; large ones go through owned()).
+template <class T>
+py::array_t<T> to_array(const std::vector<T>& values) {
+  return py::array_t<T>(static_cast<py::ssize_t>(values.size()), values.data());
 }
 
 // Hands a vector's buffer to NumPy without a copy: the array owns it through a capsule.

@@ -12,19 +12,6 @@ namespace {
 
 using events::TransitionCounts;
 
-template <class T>
-using Column = py::array_t<T, py::array::c_style | py::array::forcecast>;
-
-template <class T>
-std::span<const T> view(const Column<T>& column) {
-  return {column.data(), static_cast<std::size_t>(column.size())};
-}
-
-template <class T>
-py::array_t<T> to_array(const std::vector<T>& values) {
-  return py::array_t<T>(static_cast<py::ssize_t>(values.size()), values.data());
-}
-
 py::dict fit_to_dict(const events::DurationFit& fit) {
   return py::dict("family"_a = fit.family, "params"_a = fit.params, "lower"_a = fit.lower, "upper"_a = fit.upper,
                   "log_likelihood"_a = fit.log_likelihood, "aic"_a = fit.aic, "n"_a = fit.sample_size,
@@ -70,10 +57,10 @@ void register_events(py::module_& m) {
          const py::object& progress) {
         events::JourneyRules rules{window, observed_until, session_gap, nanoseconds_per_unit, std::move(repeat_stage),
                                    std::move(absorbing)};
-        const auto values = value ? view(*value) : std::span<const double>{};
+        const auto values = value ? column(*value, "value") : std::span<const double>{};
         const auto report = python_progress(progress);
         return run_cancellable([&] {
-          return events::count_transitions(view(lead), view(time), view(stage), values, lead_count, stage_count, rules,
+          return events::count_transitions(column(lead, "lead"), column(time, "time"), column(stage, "stage"), values, lead_count, stage_count, rules,
                                            threads, report);
         });
       },
@@ -83,7 +70,7 @@ void register_events(py::module_& m) {
   m.def(
       "fit_durations",
       [](const Column<double>& durations, double truncation, double level) {
-        const auto d = view(durations);
+        const auto d = column(durations, "durations");
         std::pair<events::DurationFit, events::DurationFit> fits;
         {
           py::gil_scoped_release release;
@@ -99,7 +86,7 @@ void register_events(py::module_& m) {
         events::EncodedIds encoded;
         {
           py::gil_scoped_release release;
-          encoded = events::encode_ids(view(ids));
+          encoded = events::encode_ids(column(ids, "ids"));
         }
         return py::make_tuple(owned(std::move(encoded.codes)), owned(std::move(encoded.uniques)));
       },

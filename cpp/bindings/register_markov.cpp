@@ -33,11 +33,6 @@ Getter getter_named(const std::map<std::string, Getter>& getters, const std::str
   return it->second;
 }
 
-template <class T>
-py::array_t<T> to_array(const std::vector<T>& values) {
-  return py::array_t<T>(static_cast<py::ssize_t>(values.size()), values.data());
-}
-
 py::dict report_to_dict(const Chain& chain, const markov::ComponentReport& r) {
   return py::dict("first_stage"_a = chain.name(r.first_state), "size"_a = r.size, "nonzeros"_a = r.nonzeros,
                   "discount"_a = r.discount, "method"_a = std::string(markov::to_string(r.method)),

@@ -102,12 +102,6 @@ py::dict edge_to_dict(const model::Edge& edge) {
                   "delay"_a = as_python(edge.delay), "metadata"_a = metadata_to_python(edge.metadata));
 }
 
-template <class T>
-std::span<const T> column(const py::array_t<T, py::array::c_style | py::array::forcecast>& array, const char* name) {
-  if (array.ndim() != 1) throw std::invalid_argument(std::string(name) + " must be a 1-D array");
-  return {array.data(), static_cast<std::size_t>(array.shape(0))};
-}
-
 void add_stages(model::Funnel& f, const std::vector<std::string>& names, const std::vector<std::string>& kinds,
                 const py::array_t<double, py::array::c_style | py::array::forcecast>& values) {
   const auto value_column = column(values, "values");

@@ -15,12 +15,6 @@ using Int32s = py::array_t<std::int32_t, py::array::c_style | py::array::forceca
 using StepArgs = std::tuple<std::vector<std::int32_t>, bool, std::optional<std::int64_t>>;
 using ExclusionArgs = std::tuple<std::vector<std::int32_t>, std::size_t, std::size_t>;
 
-template <class T>
-std::span<const T> column(const py::array_t<T, py::array::c_style | py::array::forcecast>& a, const char* name) {
-  if (a.ndim() != 1) throw std::invalid_argument(std::string(name) + " must be one-dimensional");
-  return {a.data(), static_cast<std::size_t>(a.size())};
-}
-
 events::StepOrder order_named(const std::string& name) {
   if (name == "ordered") return events::StepOrder::ordered;
   if (name == "strict") return events::StepOrder::strict;

@@ -8,7 +8,6 @@ timestamp (the log's default cut); then each part is read back and fitted on its
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -65,7 +64,3 @@ def _batches(path: Path, columns: Sequence[str]) -> Iterator[Any]:
         yield from pv.open_csv(path, parse_options=parse, convert_options=options)
     else:
         raise ValueError(f"{path}: expected a .csv, .tsv or .parquet file")
-
-
-def temporary_directory() -> tempfile.TemporaryDirectory[str]:
-    return tempfile.TemporaryDirectory(prefix="funnelkit-parts-")

@@ -20,6 +20,7 @@ approximation of the Beta posteriors).
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -56,7 +57,7 @@ def compare_fits(
         spread = np.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
     z = np.where(np.isfinite(z), z, 0.0)
     z = np.where((n1 > 0) & (n2 > 0), z, np.nan)
-    critical = _normal_quantile(0.5 + level / 2)
+    critical = NormalDist().inv_cdf(0.5 + level / 2)
     p_value = np.array([math.erfc(abs(v) / math.sqrt(2)) if np.isfinite(v) else np.nan for v in z])
     table[f"probability_{names[0]}"], table[f"probability_{names[1]}"] = p1, p2
     table["difference"] = p2 - p1
@@ -94,15 +95,3 @@ def _prob_higher(x1: np.ndarray, n1: np.ndarray, x2: np.ndarray, n2: np.ndarray)
         m2, v2 = beta_moments(x2, n2)
         z = (m2 - m1) / np.sqrt(v1 + v2)
     return np.array([0.5 * math.erfc(-v / math.sqrt(2)) if np.isfinite(v) else np.nan for v in z])
-
-
-def _normal_quantile(p: float) -> float:
-    """Inverse of the standard normal CDF by bisection on erfc (exact to 1e-12; called once)."""
-    low, high = -40.0, 40.0
-    for _ in range(200):
-        mid = (low + high) / 2
-        if 0.5 * math.erfc(-mid / math.sqrt(2)) < p:
-            low = mid
-        else:
-            high = mid
-    return (low + high) / 2

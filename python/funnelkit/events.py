@@ -30,6 +30,7 @@ Rows with a missing lead, timestamp or event, an unparseable or out-of-range tim
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -52,7 +53,7 @@ _NS_PER_UNIT = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000, "m": 
 _MAX_NS = np.iinfo(np.int64).max
 
 
-class EventMapping:
+class EventMapping(ABC):
     """Base class of event → stage rules that a ``{stage: events}`` dict cannot express (e.g.
     page URLs matched by pattern, for page-level funnels). :meth:`stage` is called once per
     distinct event name, in Python — slower than a dict, but never per row. Register a
@@ -66,9 +67,9 @@ class EventMapping:
     'product'
     """
 
+    @abstractmethod
     def stage(self, event: str) -> str | None:
         """The stage an event name marks, or None for events that mark none."""
-        raise NotImplementedError
 
     def stages(self) -> Sequence[str]:
         """Stages in the order the fitted funnel lists them (default: as first produced)."""
@@ -79,7 +80,7 @@ class EventMapping:
         return {}
 
 
-class SegmentRule:
+class SegmentRule(ABC):
     """Base class of segment columns computed from other columns (e.g. a channel group from a
     UTM source). ``columns`` lists the input columns; :meth:`__call__` gets a DataFrame of them
     and returns one label per row. Pass an instance in ``read_events(segments=[...])``, or its
@@ -89,8 +90,9 @@ class SegmentRule:
     name: str = "segment"
     columns: Sequence[str] = ()
 
+    @abstractmethod
     def __call__(self, frame: pd.DataFrame) -> pd.Series:
-        raise NotImplementedError
+        """One segment label per row of ``frame`` (the rule's input columns)."""
 
     def params(self) -> dict[str, Any]:
         return {}

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 import os
+import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -263,7 +264,10 @@ def fit_funnel(
                 log.lead_codes, log.times, event_stage[log.event_codes], log.values, log.n_leads, len(stages),  # noqa: B023
                 window_ns, log.observed_until, gap_ns, unit_ns, repeat_stage, absorbing, threads or 0, report),  # noqa: B023
             enabled=progress, desc="journeys", unit="block")
-        counts = result if counts is None else _merged(counts, result)
+        if counts is None:
+            counts = result
+        else:
+            counts.merge(result)
         leads += log.n_leads
         cut = log.observed_until
     if counts is None:
@@ -298,7 +302,7 @@ def _fit_in_parts(path: Any, parts: int, observed_until: object, read_options: M
     segments = read_options.get("segments", ())
     columns = [lead, time, read_options.get("event", "event"), read_options.get("value") or "value",
                *([segments] if isinstance(segments, str) else segments)]
-    with _spill.temporary_directory() as directory:
+    with tempfile.TemporaryDirectory(prefix="funnelkit-parts-") as directory:
         files, latest = _spill.split_by_lead(path, columns, lead, time, parts, directory)
         if observed_until is None:
             stamps = _nanoseconds(latest.dropna().reset_index(drop=True), time,
@@ -317,11 +321,6 @@ def _as_chunks(events: Any, observed_until: object, read_options: Mapping[str, A
         return events
     raise TypeError(f"expected an event log, a DataFrame, a pyarrow Table, a path or an iterable of them, "
                     f"got {type(events).__name__}")
-
-
-def _merged(total: Any, chunk: Any) -> Any:
-    total.merge(chunk)
-    return total
 
 
 def _duration_ns(value: object, unit_ns: float, what: str) -> int:

@@ -1,0 +1,61 @@
+"""Measurements in forked workers, stopped at a time or memory cap: a C++ call cannot be
+interrupted from Python, a process can. Shared by the benchmark scripts."""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import time
+from collections.abc import Callable
+from typing import Any
+
+
+def status_kib(field_name: str, pid: str = "self") -> int:
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith(field_name + ":"):
+                return int(line.split()[1])
+    raise OSError(f"no {field_name} in /proc/{pid}/status")
+
+
+def capped(job: Callable[[], Any], cap: float, memory_cap: float = math.inf) -> tuple[str, Any, int]:
+    """Run ``job`` in a forked worker: ("ok", its result, 0), ("stopped", None, rss) after ``cap``
+    seconds, ("out of memory", None, rss) once its RSS passes ``memory_cap`` bytes, ("failed",
+    message, rss) when it raised or died. A C++ call cannot be interrupted; a process can."""
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+
+    def work() -> None:
+        try:
+            sender.send(("ok", job()))
+        except BaseException as error:  # report everything, the parent decides
+            sender.send(("failed", f"{type(error).__name__}: {error}"))
+
+    worker = context.Process(target=work, daemon=True)
+    worker.start()
+    sender.close()  # so that a worker dying without a word reads as end of file
+    started, largest = time.perf_counter(), 0
+    try:
+        while not receiver.poll(0.05):
+            try:
+                largest = max(largest, status_kib("VmRSS", str(worker.pid)) * 1024)
+            except (OSError, ValueError):  # exited meanwhile
+                pass
+            if largest > memory_cap:
+                worker.kill()
+                return "out of memory", None, largest
+            if time.perf_counter() - started > cap:
+                worker.kill()
+                return "stopped", None, largest
+            if not worker.is_alive() and not receiver.poll(0.05):
+                break
+        status, value = receiver.recv()
+        return status, value, largest
+    except EOFError:
+        worker.join()
+        code = worker.exitcode
+        why = "killed by SIGKILL (the kernel's out-of-memory killer?)" if code == -9 else f"exit code {code}"
+        return "failed", f"worker died: {why}", largest
+    finally:
+        worker.join()
+        receiver.close()
