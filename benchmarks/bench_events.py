@@ -80,7 +80,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
-from workers import capped, status_kib
+from workers import capped, cpu_model, status_kib, usable_cores
 
 import funnelkit as fk
 
@@ -479,13 +479,7 @@ def print_markdown(header: list[str], body: list[list[str]]) -> None:
 
 
 def machine(threads: int) -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as info:
-            model = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    model, usable = cpu_model(), usable_cores()
     memory = ""
     try:
         memory = f", {_meminfo('MemTotal') / GIB:.0f} GiB"

@@ -50,7 +50,7 @@ import scipy.sparse.linalg as spla
 from shapes import FAILURE, SHAPES, SUCCESS
 from threadpoolctl import threadpool_info, threadpool_limits
 from tqdm import tqdm
-from workers import capped
+from workers import capped, cpu_model, usable_cores
 
 import funnelkit as fk
 
@@ -484,13 +484,7 @@ def print_markdown(rows: list[Row]) -> None:
 
 
 def machine(blas_threads: int) -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as info:
-            model = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    model, usable = cpu_model(), usable_cores()
     pools = threadpool_info()
     blas = ", ".join(sorted({f"{p['internal_api']} {p['version']}" for p in pools if p["user_api"] == "blas"}))
     return (

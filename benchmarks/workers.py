@@ -1,10 +1,12 @@
-"""Measurements in forked workers, stopped at a time or memory cap: a C++ call cannot be
-interrupted from Python, a process can. Shared by the benchmark scripts."""
+"""What the benchmark scripts share: measurements in forked workers, stopped at a time or memory
+cap (a C++ call cannot be interrupted from Python, a process can), and the machine's description."""
 
 from __future__ import annotations
 
 import math
 import multiprocessing
+import os
+import platform
 import time
 from collections.abc import Callable
 from typing import Any
@@ -59,3 +61,17 @@ def capped(job: Callable[[], Any], cap: float, memory_cap: float = math.inf) -> 
     finally:
         worker.join()
         receiver.close()
+
+
+def cpu_model() -> str:
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            model = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return model
+
+
+def usable_cores() -> int | None:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
