@@ -41,14 +41,20 @@ from funnelkit.errors import (
     EmptyLogError,
     EventDataError,
     EventLogError,
+    FeatureValueError,
     FunnelError,
     FunnelFormatError,
+    LabelError,
     MissingColumnError,
+    MissingFeatureError,
     MissingFileError,
     NoExitError,
+    NotFittedError,
     ProbabilityError,
     RowSumError,
     SchemaVersionError,
+    ScorerFormatError,
+    ScoringError,
     StructureError,
     UnknownDistributionError,
     UnknownEventError,
@@ -60,6 +66,7 @@ from funnelkit.fit import FunnelFit, UnmappedEventsWarning, fit_funnel
 from funnelkit.funnel import Edge, Funnel, Stage
 from funnelkit.reports import FunnelReport, Step, funnel_report
 from funnelkit.results import TableResult
+from funnelkit.scoring import Scorer
 
 __version__ = "0.1.0"
 
@@ -79,6 +86,7 @@ __all__ = [
     "EventLogError",
     "EventMapping",
     "Exponential",
+    "FeatureValueError",
     "Fixed",
     "Funnel",
     "FunnelAnalysis",
@@ -87,14 +95,20 @@ __all__ = [
     "FunnelFormatError",
     "FunnelReport",
     "Gamma",
+    "LabelError",
     "LogNormal",
     "MissingColumnError",
+    "MissingFeatureError",
     "MissingFileError",
     "NoExitError",
+    "NotFittedError",
     "Path",
     "ProbabilityError",
     "RowSumError",
     "SchemaVersionError",
+    "Scorer",
+    "ScorerFormatError",
+    "ScoringError",
     "SegmentRule",
     "Stage",
     "Step",

@@ -22,15 +22,21 @@ __all__ = [
     "EmptyFunnelError",
     "EmptyLogError",
     "EventDataError",
+    "FeatureValueError",
     "EventLogError",
     "FunnelError",
     "FunnelFormatError",
+    "LabelError",
     "MissingColumnError",
+    "MissingFeatureError",
     "MissingFileError",
     "NoExitError",
+    "NotFittedError",
     "ProbabilityError",
     "RowSumError",
     "SchemaVersionError",
+    "ScorerFormatError",
+    "ScoringError",
     "StructureError",
     "UnknownDistributionError",
     "UnknownEventError",
@@ -129,3 +135,33 @@ class EmptyLogError(EventLogError):
 class UnknownEventError(EventLogError):
     """An event name (in a funnel report's steps or exclusions) that the event log does not
     contain; ``subject`` is the name. The message lists close matches from the log."""
+
+
+class ScoringError(FunnelError):
+    """Base class: a scorer, its features or its labels cannot be used as given."""
+
+
+class ScorerFormatError(ScoringError):
+    """A saved scorer that is not a funnelkit scorer document, was written by another format
+    version, or names a scorer type that is neither built in nor registered."""
+
+
+class MissingFeatureError(ScoringError, KeyError):
+    """Features a scorer needs are not in the feature table; ``subject`` names the first."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return ValueError.__str__(self)
+
+
+class FeatureValueError(ScoringError):
+    """A feature column holding NaN or infinite values (or not numeric); ``subject`` names it."""
+
+
+class LabelError(ScoringError):
+    """Training labels that are not 0/1, hold one class only, or do not match the features."""
+
+
+class NotFittedError(ScoringError, AttributeError):
+    """A learned scorer used before :meth:`fit` (also an :class:`AttributeError`, as in
+    scikit-learn)."""
+

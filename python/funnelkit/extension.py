@@ -1,7 +1,7 @@
 """The one extension mechanism: Python classes plugged into the C++ engine by name.
 
-An extension is a subclass of the engine's base class for its *kind* (today:
-:class:`funnelkit.Distribution`). The engine calls its methods through a pybind11 trampoline,
+An extension is a subclass of the engine's base class for its *kind* (distributions, event
+mappings, segment rules, scorers, lead features). The engine calls its methods through a pybind11 trampoline,
 so it works everywhere a built-in does; registering it under a name lets JSON documents refer
 to it and lets funnels that use it be saved, loaded and pickled::
 
@@ -41,8 +41,9 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 
 from funnelkit import _core
-from funnelkit.errors import DistributionError, EventLogError, FunnelError
+from funnelkit.errors import DistributionError, EventLogError, FunnelError, ScorerFormatError
 from funnelkit.events import EventMapping, SegmentRule
+from funnelkit.scoring.base import BUILTIN_SCORERS, Scorer
 
 __all__ = [
     "BUILTINS",
@@ -85,6 +86,8 @@ _KINDS: Mapping[str, _Kind] = MappingProxyType(
         # Python-only kinds: the engine calls them per distinct event name or per log, not per row.
         "event_mapping": _Kind(EventMapping, MappingProxyType({}), EventLogError, requires_params=False),
         "segment_rule": _Kind(SegmentRule, MappingProxyType({}), EventLogError, requires_params=False),
+        # Called on blocks of leads (a feature matrix), never per lead.
+        "scorer": _Kind(Scorer, MappingProxyType(BUILTIN_SCORERS), ScorerFormatError),
     }
 )
 
@@ -174,3 +177,17 @@ def _is_saveable(kind: str, obj: object) -> bool:
     """Whether JSON can name ``obj``'s class: a built-in or a registered extension of ``kind``."""
     cls = type(obj)
     return cls in _KINDS[kind].builtins.values() or cls in _registry[kind].values()
+
+
+def _scorer_class(name: str) -> type[Scorer]:
+    """The scorer class a document names; ScorerFormatError for an unknown name."""
+    cls = BUILTIN_SCORERS.get(name) or _registry["scorer"].get(name)
+    if cls is None:
+        known = sorted(BUILTIN_SCORERS) + sorted(_registry["scorer"])
+        raise ScorerFormatError(
+            f"unknown scorer type {name!r}; built in or registered: {', '.join(known) or 'none'} "
+            "(register a Python scorer with fk.register('scorer', name) before loading)",
+            subject=name,
+        )
+    return cls
+

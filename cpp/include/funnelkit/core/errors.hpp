@@ -24,6 +24,10 @@ enum class ErrorKind {
   Distribution,         ///< invalid distribution parameters or arguments
   UnknownDistribution,  ///< a distribution type that is neither built in nor registered
   Convergence,          ///< an iterative solve did not reach its tolerance
+  MissingFeature,       ///< a scorer's feature column is not in the feature table
+  FeatureValue,         ///< NaN or infinite feature values
+  Label,                ///< training labels not 0/1, of one class, or of another length
+  ScorerFormat,         ///< a scorer document of another format or version
 };
 
 /// Python class name (in funnelkit.errors) for each kind.
@@ -58,6 +62,10 @@ inline const char* error_class_name(ErrorKind kind) noexcept {
     case ErrorKind::Distribution: return "DistributionError";
     case ErrorKind::UnknownDistribution: return "UnknownDistributionError";
     case ErrorKind::Convergence: return "ConvergenceError";
+    case ErrorKind::MissingFeature: return "MissingFeatureError";
+    case ErrorKind::FeatureValue: return "FeatureValueError";
+    case ErrorKind::Label: return "LabelError";
+    case ErrorKind::ScorerFormat: return "ScorerFormatError";
   }
   return "FunnelError";
 }

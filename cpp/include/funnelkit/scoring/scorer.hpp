@@ -1,0 +1,58 @@
+#pragma once
+/// \file The interface every lead scorer implements: features of many leads in, one score each out.
+///
+/// Built-ins (the funnel-model score, rule points, logistic regression) are final classes on
+/// the fast path; Python subclasses of funnelkit.Scorer reach the engine through a pybind11
+/// trampoline, like distributions (docs/architecture.md). A scorer is called on blocks of
+/// rows, never per lead, so a Python scorer costs one call per block.
+
+#include <algorithm>
+#include <cstddef>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "funnelkit/model/extension.hpp"
+
+namespace funnelkit::scoring {
+
+/// Features of `rows` leads, one contiguous column per feature (as pandas and Arrow hold
+/// them), in the order the scorer's feature_names() lists them. Columns are views: the
+/// caller owns the memory.
+struct FeatureMatrix {
+  std::size_t rows = 0;
+  std::vector<std::span<const double>> columns;
+
+  [[nodiscard]] std::size_t cols() const noexcept { return columns.size(); }
+  [[nodiscard]] double operator()(std::size_t row, std::size_t col) const { return columns[col][row]; }
+};
+
+class Scorer {
+ public:
+  virtual ~Scorer() = default;
+
+  /// Name used in JSON ("logistic", or the name a Python extension registered).
+  [[nodiscard]] virtual std::string type_name() const = 0;
+  /// Parameters as a JSON object; with type_name() they rebuild the scorer exactly (fitted
+  /// coefficients included).
+  [[nodiscard]] virtual nlohmann::json params() const = 0;
+  /// The feature columns score() reads, in the order FeatureMatrix holds them.
+  [[nodiscard]] virtual std::vector<std::string> feature_names() const = 0;
+  /// Writes one score per row into `out` (features.rows long). Const and free of shared
+  /// mutable state, so blocks of rows may be scored concurrently.
+  virtual void score(const FeatureMatrix& features, std::span<double> out) const = 0;
+  /// How much each feature added to each row's score, row-major (rows x feature_names()):
+  /// what a lead's reasons are made of. The default leaves `out` at zero (no reasons).
+  virtual void contributions(const FeatureMatrix& /*features*/, std::span<double> out) const {
+    std::fill(out.begin(), out.end(), 0.0);
+  }
+};
+
+}  // namespace funnelkit::scoring
+
+template <>
+struct funnelkit::model::ExtensionKind<funnelkit::scoring::Scorer> {
+  static constexpr std::string_view name = "scorer";
+};
