@@ -118,8 +118,14 @@ class Scorer(ABC):
         """Constructor arguments rebuilding this scorer exactly, as JSON values."""
 
     def contributions_matrix(self, x: np.ndarray) -> np.ndarray | None:
-        """Per row and feature, how much the feature added to the score (None: no reasons)."""
+        """Per row and reason, how much it added to the score (rows x :attr:`reason_names`;
+        None: no reasons)."""
         return None
+
+    @property
+    def reason_names(self) -> list[str]:
+        """Labels of the columns of :meth:`contributions_matrix` (default: the features)."""
+        return list(self.feature_names)
 
     def feature_options(self) -> dict[str, Any]:
         """Extra arguments :func:`funnelkit.lead_features` needs to compute this scorer's
@@ -134,12 +140,12 @@ class Scorer(ABC):
         return pd.Series(np.asarray(self.score_matrix(x), dtype=np.float64), index=features.index, name="score")
 
     def contributions(self, features: pd.DataFrame) -> pd.DataFrame:
-        """Per lead and feature, the contribution to the score (empty columns without reasons)."""
+        """Per lead and reason, the contribution to the score (no columns without reasons)."""
         x = feature_matrix(features, self.feature_names)
         matrix = self.contributions_matrix(x)
         if matrix is None:
             return pd.DataFrame(index=features.index)
-        return pd.DataFrame(matrix, index=features.index, columns=self.feature_names)
+        return pd.DataFrame(matrix, index=features.index, columns=self.reason_names)
 
     # -- documents -----------------------------------------------------------------------
     def type_name(self) -> str:
