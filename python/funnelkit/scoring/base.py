@@ -127,6 +127,11 @@ class Scorer(ABC):
         """Labels of the columns of :meth:`contributions_matrix` (default: the features)."""
         return list(self.feature_names)
 
+    def extra_scores(self, features: pd.DataFrame) -> pd.DataFrame:
+        """Further per-lead outputs beside the score (say, expected revenue), which the batch
+        job writes as more columns; none by default."""
+        return pd.DataFrame(index=features.index)
+
     def feature_options(self) -> dict[str, Any]:
         """Extra arguments :func:`funnelkit.lead_features` needs to compute this scorer's
         features (say, the event mapping a funnel score reads stages with); merged by the
