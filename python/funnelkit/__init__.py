@@ -66,7 +66,7 @@ from funnelkit.fit import FunnelFit, UnmappedEventsWarning, fit_funnel
 from funnelkit.funnel import Edge, Funnel, Stage
 from funnelkit.reports import FunnelReport, Step, funnel_report
 from funnelkit.results import TableResult
-from funnelkit.scoring import Scorer
+from funnelkit.scoring import ScoreEvaluation, Scorer, compare_scorers, evaluate
 
 __version__ = "0.1.0"
 
@@ -106,6 +106,7 @@ __all__ = [
     "ProbabilityError",
     "RowSumError",
     "SchemaVersionError",
+    "ScoreEvaluation",
     "Scorer",
     "ScorerFormatError",
     "ScoringError",
@@ -121,8 +122,10 @@ __all__ = [
     "Weibull",
     "__version__",
     "compare_fits",
+    "compare_scorers",
     "datasets",
     "empirical_from_durations",
+    "evaluate",
     "examples",
     "fit_funnel",
     "funnel_report",

@@ -4,5 +4,6 @@ their evaluation, funnel layers and the batch scoring job (docs/scoring.md)."""
 from __future__ import annotations
 
 from funnelkit.scoring.base import Scorer, feature_matrix
+from funnelkit.scoring.evaluation import ScoreEvaluation, compare_scorers, evaluate
 
-__all__ = ["Scorer", "feature_matrix"]
+__all__ = ["ScoreEvaluation", "Scorer", "compare_scorers", "evaluate", "feature_matrix"]
