@@ -66,11 +66,21 @@ from funnelkit.fit import FunnelFit, UnmappedEventsWarning, fit_funnel
 from funnelkit.funnel import Edge, Funnel, Stage
 from funnelkit.reports import FunnelReport, Step, funnel_report
 from funnelkit.results import TableResult
-from funnelkit.scoring import ScoreEvaluation, Scorer, compare_scorers, evaluate
+from funnelkit.scoring import (
+    BacktestResult,
+    JobSummary,
+    ScoreEvaluation,
+    Scorer,
+    backtest,
+    compare_scorers,
+    evaluate,
+    score_leads,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BacktestResult",
     "ConvergenceError",
     "ConversionReport",
     "Distribution",
@@ -95,6 +105,7 @@ __all__ = [
     "FunnelFormatError",
     "FunnelReport",
     "Gamma",
+    "JobSummary",
     "LabelError",
     "LogNormal",
     "MissingColumnError",
@@ -121,6 +132,7 @@ __all__ = [
     "UnmappedEventsWarning",
     "Weibull",
     "__version__",
+    "backtest",
     "compare_fits",
     "compare_scorers",
     "datasets",
@@ -134,5 +146,6 @@ __all__ = [
     "register",
     "register_distribution",
     "registered",
+    "score_leads",
     "unregister",
 ]
