@@ -87,7 +87,7 @@ class BacktestResult:
             evaluation.plot_gain(right, label=f"fold {k}")
         right.legend(loc="lower right")
         figure.tight_layout()
-        return figure
+        return figure  # type: ignore[no-any-return]
 
     def __repr__(self) -> str:
         return f"<BacktestResult: {len(self.folds)} folds, mean test AUC {self.mean_auc:.4f}>"
@@ -229,7 +229,7 @@ def _scores(fitted: Any, features: pd.DataFrame) -> Any:
 
 def _duration(value: object, what: str) -> pd.Timedelta:
     try:
-        duration = pd.Timedelta(value)  # type: ignore[arg-type]
+        duration = pd.Timedelta(value)
     except (TypeError, ValueError) as error:
         raise ValueError(f"{what} must be a duration such as '7D', got {value!r}") from error
     if not duration > pd.Timedelta(0):
@@ -239,7 +239,7 @@ def _duration(value: object, what: str) -> pd.Timedelta:
 
 def _timestamp(value: object, what: str) -> pd.Timestamp:
     try:
-        stamp = pd.Timestamp(value)  # type: ignore[arg-type]
+        stamp = pd.Timestamp(value)
     except (TypeError, ValueError) as error:
         raise ValueError(f"{what} must be a timestamp, got {value!r}") from error
     if stamp.tzinfo is not None:

@@ -123,7 +123,7 @@ class ScoreEvaluation:
         self.plot_gain(axes[1])
         self.plot_roc(axes[2])
         figure.tight_layout()
-        return figure
+        return figure  # type: ignore[no-any-return]
 
     def plot_calibration(self, ax: Axes | None = None, label: str | None = None) -> Axes:
         """Observed rate (with Wilson intervals) against mean score per bin; the diagonal is

@@ -40,7 +40,7 @@ import re
 import tempfile
 import time as _time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +58,8 @@ from funnelkit.scoring.base import Scorer
 __all__ = ["JobSummary", "load_scorers", "score_leads"]
 
 ScorerSpec = Scorer | str | os.PathLike[str]
+#: One scorer, several (named after their types) or name -> scorer.
+Scorers = ScorerSpec | Sequence[ScorerSpec] | Mapping[str, ScorerSpec]
 OutputFormat = Literal["parquet", "csv"]
 _SUFFIXES: Mapping[str, OutputFormat] = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
 
@@ -100,8 +102,9 @@ class JobSummary:
         return f"<p><strong>JobSummary</strong>: {html.escape(str(self))}</p>"
 
 
-def load_scorers(scorers: ScorerSpec | Mapping[str, ScorerSpec]) -> dict[str, Scorer]:
-    """Name -> scorer from one scorer, a saved scorer's path, or a mapping name -> either.
+def load_scorers(scorers: Scorers) -> dict[str, Scorer]:
+    """Name -> scorer from one scorer or a saved scorer's path, a list of them, or a mapping
+    name -> either.
 
     Unnamed scorers are named after their type ("funnel", "rules", "logistic", the registered
     name of an extension), with ``_2``, ``_3``... for repeats. A missing or invalid file raises
@@ -143,7 +146,7 @@ def load_scorers(scorers: ScorerSpec | Mapping[str, ScorerSpec]) -> dict[str, Sc
 
 def score_leads(
     events: EventSource,
-    scorers: ScorerSpec | Mapping[str, ScorerSpec],
+    scorers: Scorers,
     *,
     at: object = None,
     output: str | os.PathLike[str] | None = None,
@@ -332,7 +335,7 @@ def _output(output: str | os.PathLike[str] | None, format: str | None) -> tuple[
         if kind is None:
             raise ValueError(f"cannot tell the output format from {target.name!r}: name it .parquet or .csv, "
                              "or give the format (format='parquet' or 'csv'; --format on the command line)")
-    elif format in ("parquet", "csv"):
+    elif format == "parquet" or format == "csv":
         kind = format
     else:
         raise ValueError(f"format must be 'parquet' or 'csv', got {format!r}")
@@ -431,7 +434,7 @@ def _scoring_time(at: object, cut: pd.Timestamp) -> pd.Timestamp:
     if at is None:
         return cut
     try:
-        stamp = pd.Timestamp(at)  # type: ignore[arg-type]
+        stamp = pd.Timestamp(at)
     except (TypeError, ValueError) as error:
         raise ValueError(f"at must be a timestamp, got {at!r}") from error
     if stamp is pd.NaT:
