@@ -243,10 +243,28 @@ class _Job:
         self.scored_at: pd.Timestamp | None = None
         self.layer_counts: pd.Series = pd.Series(dtype=np.int64)
 
-    def score(self, log: EventLog, at: pd.Timestamp) -> pd.DataFrame:
+    @property
+    def extra_columns(self) -> list[str]:
+        """Event columns the features read beside lead, time, event and value."""
+        return [name for name in (self.feature_options.get("products", "product_id"),
+                                  self.feature_options.get("categories", "category")) if name]
+
+    def read(self, source: EventSource, options: Mapping[str, Any]) -> EventLog:
+        """The log, with the product and category columns (as segments) where it has them."""
+        if isinstance(source, EventLog):
+            log = source if options.get("observed_until") is None else source.with_cut(options["observed_until"])
+        else:
+            present = _columns_of(source)
+            segments = options.get("segments", ())
+            segments = [segments] if isinstance(segments, str) else list(segments)
+            extra = [c for c in self.extra_columns if c in present and c not in segments]
+            log = read_events(source, **{**options, "segments": [*segments, *extra]})
+        self.rows += len(log) + sum(log.skipped.values())
+        return log
+
+    def features(self, log: EventLog, at: pd.Timestamp) -> pd.DataFrame:
         import funnelkit as fk
 
-        self.rows += len(log)
         self.scored_at = at
         lead_features: Callable[..., pd.DataFrame] = fk.lead_features  # type: ignore[attr-defined]
         options = dict(self.feature_options)
@@ -255,7 +273,17 @@ class _Job:
             options["threads"] = self.threads
         if "progress" in accepted:
             options.setdefault("progress", self.progress)
-        features = lead_features(log, at=at, **options)
+        return lead_features(log, at=at, **options)
+
+    def score(self, log: EventLog, at: pd.Timestamp, *, defer_layers: bool = False) -> pd.DataFrame:
+        """One row per lead: id, scores, extra outputs, layer and reasons, scoring time.
+
+        With ``defer_layers`` the layer is left out (it depends on all parts' scores when
+        layers take a top share) and columns ``__when_<i>`` hold each layer's feature
+        condition instead, for :func:`_global_layers`."""
+        import funnelkit as fk
+
+        features = self.features(log, at)
         columns: dict[str, Any] = {"lead_id": features.index.to_numpy()}
         for name, scorer in self.scorers.items():
             columns[f"{name}_score"] = scorer.score(features).to_numpy()
@@ -268,33 +296,72 @@ class _Job:
             if contributions is not None and contributions.shape[1] == 0:
                 contributions = None
             scores = pd.Series(columns[f"{self.layer_by}_score"], index=features.index, name="score")
-            layers_arg = None if self.layers is True else self.layers
-            assigned = fk.assign_layers(features, scores, layers=layers_arg,  # type: ignore[attr-defined]
-                                        reasons=self.reasons, contributions=contributions)
-            columns["layer"] = assigned["layer"].array
-            columns["reasons"] = assigned["reasons"].to_numpy()
-            counts = assigned["layer"].value_counts(sort=False)
-            self.layer_counts = counts if self.layer_counts.empty else self.layer_counts.add(counts, fill_value=0)
+            assign = fk.assign_layers  # type: ignore[attr-defined]
+            if defer_layers:
+                catch_all = [fk.Layer("all")]  # type: ignore[attr-defined]
+                columns["reasons"] = assign(features, scores, catch_all, reasons=self.reasons,
+                                            contributions=contributions)["reasons"].to_numpy()
+                for i, layer in enumerate(self.layer_list()[:-1]):
+                    if layer.when is not None:
+                        two = [fk.Layer("in", when=layer.when), fk.Layer("out")]  # type: ignore[attr-defined]
+                        columns[f"__when_{i}"] = (assign(features, scores, two, reasons=0)["layer"] == "in").to_numpy()
+            else:
+                assigned = assign(features, scores, self.layer_list(), reasons=self.reasons, contributions=contributions)
+                columns["layer"] = assigned["layer"].array
+                columns["reasons"] = assigned["reasons"].to_numpy()
+                self.count_layers(assigned["layer"])
         frame = pd.DataFrame(columns)
         frame["scored_at"] = at
         return frame
 
+    def layer_list(self) -> list[Any]:
+        import funnelkit as fk
+
+        return list(fk.DEFAULT_LAYERS if self.layers is True else self.layers)  # type: ignore[attr-defined]
+
+    def count_layers(self, layer: pd.Series) -> None:
+        counts = layer.value_counts(sort=False)
+        self.layer_counts = counts if self.layer_counts.empty else self.layer_counts.add(counts, fill_value=0)
+
+    def global_layers(self, scores: np.ndarray, when: Mapping[int, np.ndarray]) -> pd.Series:
+        """The layer of every lead of every part at once: exact for layers that take a top share
+        of all leads' scores. Feature conditions come precomputed, per layer."""
+        import funnelkit as fk
+
+        Layer = fk.Layer  # type: ignore[attr-defined]  # noqa: N806
+        layers = self.layer_list()
+        resolved = []
+        for i, layer in enumerate(layers[:-1]):
+            condition = None if layer.when is None else (lambda frame, c=f"__when_{i}": frame[c].to_numpy())
+            resolved.append(Layer(layer.name, min_score=layer.min_score, top_share=layer.top_share, when=condition))
+        resolved.append(Layer(layers[-1].name))
+        frame = pd.DataFrame({f"__when_{i}": mask for i, mask in when.items()}, index=pd.RangeIndex(len(scores)))
+        layer = fk.assign_layers(frame, scores, resolved, reasons=0)["layer"]  # type: ignore[attr-defined]
+        self.count_layers(layer)
+        return layer
+
 
 def _one(events: EventSource, options: Mapping[str, Any], at: object, job: _Job) -> pd.DataFrame:
-    log = read_events(events, **options)
-    job.rows += sum(log.skipped.values())
+    log = job.read(events, options)
     return job.score(log, _scoring_time(at, log.end))
 
 
 def _parts(path: Path, parts: int, options: Mapping[str, Any], at: object, job: _Job) -> Iterator[pd.DataFrame]:
-    """Split the file by lead into ``parts`` (one streaming pass), then score part by part."""
+    """Split the file by lead into ``parts`` (one streaming pass), then score part by part.
+
+    Without layers each part is scored and handed to the writer before the next is read. With
+    layers, whose top shares rank all leads together, each scored part is parked in a temporary
+    Parquet file; the layers are then assigned once over every lead's score (a few bytes a
+    lead), and the parked parts handed over with their layer column."""
     from funnelkit import _spill
     from funnelkit.events import _nanoseconds, _Problems
 
     if not path.exists():
         raise FileNotFoundError(f"no event log at {path}")
     lead, time_column = options.get("lead", "lead_id"), options.get("time", "timestamp")
-    columns = [lead, time_column, options.get("event", "event"), options.get("value") or "value"]
+    segments = options.get("segments", ())
+    columns = [lead, time_column, options.get("event", "event"), options.get("value") or "value",
+               *([segments] if isinstance(segments, str) else segments), *job.extra_columns]
     with tempfile.TemporaryDirectory(prefix="funnelkit-score-") as directory:
         files, latest = _spill.split_by_lead(path, columns, lead, time_column, parts, directory)
         present = latest.dropna().reset_index(drop=True)
@@ -306,20 +373,75 @@ def _parts(path: Path, parts: int, options: Mapping[str, Any], at: object, job: 
             cut = pd.Timestamp(int(stamps.max()), unit="ns")
         scoring_time = _scoring_time(at, pd.Timestamp(cut))
         per_part = {**options, "observed_until": cut}
-        bar: Any = None
-        try:
-            # Lazily, one part at a time: the writer appends each before the next is read.
+        defer = job.layers is not None
+        with _part_bar(len(files) * (2 if defer else 1), job.progress) as step:
+            parked: list[Path] = []
+            scores: list[np.ndarray] = []
+            when: dict[int, list[np.ndarray]] = {}
             for k, file in enumerate(files):
-                log = read_events(file, **per_part)
-                job.rows += sum(log.skipped.values())
-                yield job.score(log, scoring_time)
-                if job.progress:
-                    if bar is None:
-                        bar = _tqdm()(total=len(files), desc="scoring parts", unit="part", delay=0.5, leave=False)
-                    bar.update(1)
-        finally:
-            if bar is not None:
-                bar.close()
+                frame = job.score(job.read(file, per_part), scoring_time, defer_layers=defer)
+                step()
+                if not defer:
+                    yield frame
+                    continue
+                scores.append(frame[f"{job.layer_by}_score"].to_numpy())
+                for column in [c for c in frame.columns if c.startswith("__when_")]:
+                    when.setdefault(int(column.removeprefix("__when_")), []).append(frame.pop(column).to_numpy())
+                parked.append(Path(directory) / f"scored-{k:04d}.parquet")
+                frame.to_parquet(parked[-1], index=False)
+                file.unlink()
+            if not defer:
+                return
+            layer = job.global_layers(np.concatenate(scores), {i: np.concatenate(m) for i, m in when.items()})
+            start = 0
+            for file in parked:
+                frame = pd.read_parquet(file)
+                frame.insert(frame.columns.get_loc("reasons"), "layer", layer.array[start:start + len(frame)])
+                start += len(frame)
+                yield frame
+                step()
+
+
+@contextmanager
+def _part_bar(total: int, enabled: bool) -> Iterator[Callable[[], None]]:
+    """A tqdm bar over parts (shown when the work lasts); yields the function advancing it."""
+    bar: Any = None
+
+    def step() -> None:
+        nonlocal bar
+        if not enabled:
+            return
+        if bar is None:
+            bar = _tqdm()(total=total, desc="scoring parts", unit="part", delay=0.5, leave=False)
+        bar.update(1)
+
+    try:
+        yield step
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _columns_of(source: EventSource) -> list[str]:
+    """Column names of a DataFrame, pyarrow Table or CSV/Parquet path (empty if unknown)."""
+    if isinstance(source, pd.DataFrame):
+        return [str(c) for c in source.columns]
+    if hasattr(source, "column_names"):
+        return [str(c) for c in source.column_names]
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        suffixes = [s.lower() for s in path.suffixes]
+        try:
+            if ".parquet" in suffixes or ".pq" in suffixes:
+                import pyarrow.parquet as pq
+
+                return list(pq.read_schema(path).names)
+            from funnelkit.events import csv_header
+
+            return csv_header(path)
+        except (OSError, ValueError):
+            return []  # read_events reports the problem
+    return []
 
 
 # -- output -------------------------------------------------------------------------------
@@ -417,17 +539,32 @@ def _default_name(scorer: Scorer) -> str:
 
 
 def _layer_spec(layers: Any) -> Any:
+    """None (no layers), True (the default layers) or a list of layers; a path names a JSON
+    file: a list of ``{"name": ..., "min_score"/"top_share"/"when": ...}`` objects, hottest
+    first (or ``{"layers": [...]}``)."""
     if layers is None or layers is False:
         return None
-    if isinstance(layers, (str, os.PathLike)):
-        path = Path(layers)
-        try:
-            return json.loads(path.read_text())
-        except FileNotFoundError:
-            raise ValueError(f"no layers file at {os.fspath(path)!r}") from None
-        except json.JSONDecodeError as error:
-            raise ValueError(f"the layers file {os.fspath(path)!r} is not valid JSON: {error}") from None
-    return layers
+    if layers is True:
+        return True
+    if not isinstance(layers, (str, os.PathLike)):
+        return list(layers)
+    import funnelkit as fk
+
+    path = Path(layers)
+    try:
+        document = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ValueError(f"no layers file at {os.fspath(path)!r}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"the layers file {os.fspath(path)!r} is not readable JSON: {error}") from None
+    items = document.get("layers") if isinstance(document, dict) else document
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise ValueError(f"the layers file {os.fspath(path)!r} must hold a list of layer objects "
+                         '(such as {"name": "hot", "top_share": 0.1})')
+    try:
+        return [fk.Layer(**item) for item in items]  # type: ignore[attr-defined]
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"the layers file {os.fspath(path)!r}: {error}") from None
 
 
 def _scoring_time(at: object, cut: pd.Timestamp) -> pd.Timestamp:
