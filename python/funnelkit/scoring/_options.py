@@ -1,11 +1,16 @@
-"""Merging the :func:`funnelkit.lead_features` options several scorers ask for."""
+"""Shared by the backtest and the batch job: merging the :func:`funnelkit.lead_features`
+options several scorers ask for, and reading a log with the columns the features read."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
-__all__ = ["merge_feature_options"]
+from funnelkit.events import EventLog, EventSource, read_events
+
+__all__ = ["feature_columns", "merge_feature_options", "read_log"]
 
 
 def merge_feature_options(named: Iterable[tuple[str, Mapping[str, Any]]]) -> dict[str, Any]:
@@ -54,3 +59,47 @@ def _same(a: Any, b: Any) -> bool:
         return bool(_key(a) == _key(b))
     except TypeError:  # pragma: no cover - exotic values
         return a is b
+
+
+def feature_columns(options: Mapping[str, Any]) -> list[str]:
+    """Event columns the features read beside lead, time, event and value: each event's
+    product and category (``products=``/``categories=`` of :func:`funnelkit.lead_features`)."""
+    return [name for name in (options.get("products", "product_id"), options.get("categories", "category")) if name]
+
+
+def read_log(source: EventSource, read_options: Mapping[str, Any], feature_options: Mapping[str, Any]) -> EventLog:
+    """The log read once, with the product and category columns as segments where the source
+    has them (so that features computed from the :class:`~funnelkit.EventLog` count products
+    and categories as they would from the source)."""
+    if isinstance(source, EventLog):
+        cut = read_options.get("observed_until")
+        return source if cut is None else source.with_cut(cut)
+    present = _columns_of(source)
+    segments = read_options.get("segments", ())
+    segments = [segments] if isinstance(segments, str) else list(segments)
+    extra = [c for c in feature_columns(feature_options) if c in present and c not in segments]
+    return read_events(source, **{**read_options, "segments": [*segments, *extra]})
+
+
+def _columns_of(source: EventSource) -> list[str]:
+    """Column names of a DataFrame, pyarrow Table or CSV/Parquet path (empty if unknown)."""
+    import pandas as pd
+
+    if isinstance(source, pd.DataFrame):
+        return [str(c) for c in source.columns]
+    if hasattr(source, "column_names"):
+        return [str(c) for c in source.column_names]
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        suffixes = [s.lower() for s in path.suffixes]
+        try:
+            if ".parquet" in suffixes or ".pq" in suffixes:
+                import pyarrow.parquet as pq
+
+                return list(pq.read_schema(path).names)
+            from funnelkit.events import csv_header
+
+            return csv_header(path)
+        except (OSError, ValueError):
+            return []  # read_events reports the problem
+    return []

@@ -28,8 +28,8 @@ import numpy as np
 import pandas as pd
 
 from funnelkit.errors import LabelError
-from funnelkit.events import EventSource, read_events
-from funnelkit.scoring._options import merge_feature_options
+from funnelkit.events import EventSource
+from funnelkit.scoring._options import merge_feature_options, read_log
 from funnelkit.scoring.base import Scorer
 from funnelkit.scoring.evaluation import ScoreEvaluation, evaluate
 
@@ -99,7 +99,7 @@ class BacktestResult:
 
 def backtest(log: EventSource, make_scorer: ScorerFactory, *, start: object, folds: int = 4,
              period: object = "7D", horizon: object = "7D", feature_kwargs: Mapping[str, Any] | None = None,
-             bins: int = 10) -> BacktestResult:
+             read_options: Mapping[str, Any] | None = None, bins: int = 10) -> BacktestResult:
     """Train on the past and score the next period, fold after fold, without look-ahead.
 
     Parameters
@@ -119,6 +119,8 @@ def backtest(log: EventSource, make_scorer: ScorerFactory, *, start: object, fol
     feature_kwargs:
         Options of :func:`~funnelkit.lead_features` (merged with the scorer's own
         ``feature_options()``).
+    read_options:
+        Options of :func:`~funnelkit.read_events` (``lead=``, ``time=``...); the log is read once.
     bins:
         Groups of each fold's lift/gain and calibration tables.
 
@@ -130,7 +132,9 @@ def backtest(log: EventSource, make_scorer: ScorerFactory, *, start: object, fol
     if not (isinstance(folds, (int, np.integer)) and folds >= 1):
         raise ValueError(f"folds must be a positive integer, got {folds!r}")
     step, window = _duration(period, "period"), _duration(horizon, "horizon")
-    events = read_events(log)
+    base_options = dict(feature_kwargs or {})
+    events = read_log(log, dict(read_options or {}), merge_feature_options([("feature_kwargs", base_options),
+                                                                          ("the scorer", _options_of(make_scorer))]))
     first = _timestamp(start, "start")
     cuts = [first + k * step for k in range(int(folds))]
     if cuts[-1] + window > events.end:
@@ -140,7 +144,6 @@ def backtest(log: EventSource, make_scorer: ScorerFactory, *, start: object, fol
     if cuts[0] - window <= events.start:
         raise ValueError(f"the first fold trains on features as of {cuts[0] - window}, not after the log's first "
                          f"event ({events.start}); start later")
-    base_options = dict(feature_kwargs or {})
     rows: list[dict[str, Any]] = []
     evaluations: list[ScoreEvaluation] = []
     scorers: list[Any] = []

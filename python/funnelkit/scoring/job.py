@@ -52,7 +52,7 @@ import pandas as pd
 from funnelkit._progress import _tqdm
 from funnelkit.errors import EventLogError, ScorerFormatError
 from funnelkit.events import EventLog, EventSource, read_events
-from funnelkit.scoring._options import merge_feature_options
+from funnelkit.scoring._options import feature_columns, merge_feature_options, read_log
 from funnelkit.scoring.base import Scorer
 
 __all__ = ["JobSummary", "load_scorers", "score_leads"]
@@ -243,22 +243,8 @@ class _Job:
         self.scored_at: pd.Timestamp | None = None
         self.layer_counts: pd.Series = pd.Series(dtype=np.int64)
 
-    @property
-    def extra_columns(self) -> list[str]:
-        """Event columns the features read beside lead, time, event and value."""
-        return [name for name in (self.feature_options.get("products", "product_id"),
-                                  self.feature_options.get("categories", "category")) if name]
-
     def read(self, source: EventSource, options: Mapping[str, Any]) -> EventLog:
-        """The log, with the product and category columns (as segments) where it has them."""
-        if isinstance(source, EventLog):
-            log = source if options.get("observed_until") is None else source.with_cut(options["observed_until"])
-        else:
-            present = _columns_of(source)
-            segments = options.get("segments", ())
-            segments = [segments] if isinstance(segments, str) else list(segments)
-            extra = [c for c in self.extra_columns if c in present and c not in segments]
-            log = read_events(source, **{**options, "segments": [*segments, *extra]})
+        log = read_log(source, options, self.feature_options)
         self.rows += len(log) + sum(log.skipped.values())
         return log
 
@@ -361,7 +347,7 @@ def _parts(path: Path, parts: int, options: Mapping[str, Any], at: object, job: 
     lead, time_column = options.get("lead", "lead_id"), options.get("time", "timestamp")
     segments = options.get("segments", ())
     columns = [lead, time_column, options.get("event", "event"), options.get("value") or "value",
-               *([segments] if isinstance(segments, str) else segments), *job.extra_columns]
+               *([segments] if isinstance(segments, str) else segments), *feature_columns(job.feature_options)]
     with tempfile.TemporaryDirectory(prefix="funnelkit-score-") as directory:
         files, latest = _spill.split_by_lead(path, columns, lead, time_column, parts, directory)
         present = latest.dropna().reset_index(drop=True)
@@ -420,28 +406,6 @@ def _part_bar(total: int, enabled: bool) -> Iterator[Callable[[], None]]:
     finally:
         if bar is not None:
             bar.close()
-
-
-def _columns_of(source: EventSource) -> list[str]:
-    """Column names of a DataFrame, pyarrow Table or CSV/Parquet path (empty if unknown)."""
-    if isinstance(source, pd.DataFrame):
-        return [str(c) for c in source.columns]
-    if hasattr(source, "column_names"):
-        return [str(c) for c in source.column_names]
-    if isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        suffixes = [s.lower() for s in path.suffixes]
-        try:
-            if ".parquet" in suffixes or ".pq" in suffixes:
-                import pyarrow.parquet as pq
-
-                return list(pq.read_schema(path).names)
-            from funnelkit.events import csv_header
-
-            return csv_header(path)
-        except (OSError, ValueError):
-            return []  # read_events reports the problem
-    return []
 
 
 # -- output -------------------------------------------------------------------------------
