@@ -143,13 +143,13 @@ def _score(arguments: argparse.Namespace) -> int:
             import pandas as pd
 
             import funnelkit as fk
-            from funnelkit.scoring.job import load_scorers
             from funnelkit.errors import (
                 EventLogError,
                 FeatureValueError,
                 MissingFeatureError,
                 ScorerFormatError,
             )
+            from funnelkit.scoring.job import load_scorers
 
             try:
                 scorers = _scorer_paths(arguments.scorer)

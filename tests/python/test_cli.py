@@ -165,7 +165,7 @@ def test_bad_input_data_exits_3(files: dict[str, Path], tmp_path: Path, capsys: 
                                 events: str, extra: list[str], message: str) -> None:
     names = {**{k: str(v) for k, v in files.items()}, "tmp": str(tmp_path)}
     output = tmp_path / "out.parquet"
-    code, out, err = run(capsys, "score", events.format(**names), "-s", files["scorer"], "-o", output, *extra)
+    code, _, err = run(capsys, "score", events.format(**names), "-s", files["scorer"], "-o", output, *extra)
     assert code == 3, err
     assert err.startswith("funnelkit score: error: ") and message in err and err.count("\n") == 1
     assert list(tmp_path.iterdir()) == []

@@ -204,7 +204,7 @@ def test_plots_draw_the_curves() -> None:
     figure = result.plot()
     calibration, gain, roc = figure.axes
     assert len(calibration.lines) >= 2  # the points (with error bars) and the diagonal
-    x, y = gain.lines[0].get_data()
+    _, y = gain.lines[0].get_data()
     np.testing.assert_allclose(y[1:], result.gains["share_of_buyers"])
     assert "AUC" in roc.get_legend().get_texts()[0].get_text()
     import matplotlib.pyplot as plt

@@ -183,7 +183,8 @@ def test_layers_and_reasons_come_from_assign_layers(shop: pd.DataFrame) -> None:
     table = fk.score_leads(shop, {"a": CartScore(2.0), "b": CartScore(30.0)}, layers=True, layer_by="b", reasons=2)
     features = fk.lead_features(shop)
     scorer = CartScore(30.0)
-    expected = fk.assign_layers(features, scorer.score(features), reasons=2, contributions=scorer.contributions(features))
+    expected = fk.assign_layers(features, scorer.score(features), reasons=2,
+                                contributions=scorer.contributions(features))
     np.testing.assert_array_equal(table["layer"].astype(str), expected["layer"].astype(str))
     np.testing.assert_array_equal(table["reasons"], expected["reasons"])
     assert table["reasons"].str.contains("cart_adds").any()
@@ -245,7 +246,7 @@ def test_bad_arguments_raise_before_any_work(shop: pd.DataFrame, tmp_path: Path)
     with pytest.raises(ValueError, match="no layers file"):
         fk.score_leads(shop, CartScore(), layers=tmp_path / "layers.json")
     (tmp_path / "bad.json").write_text('[{"name": "hot", "top_share": 2}, {"name": "cold"}]')
-    with pytest.raises(ValueError, match="bad.json.*top_share"):
+    with pytest.raises(ValueError, match=r"bad\.json.*top_share"):
         fk.score_leads(shop, CartScore(), layers=tmp_path / "bad.json")
     with pytest.raises(fk.ScorerFormatError, match="no scorer file"):
         fk.score_leads(shop, tmp_path / "missing.json")

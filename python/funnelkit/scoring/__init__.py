@@ -3,8 +3,8 @@ their evaluation, funnel layers and the batch scoring job (docs/scoring.md)."""
 
 from __future__ import annotations
 
-from funnelkit.scoring.base import Scorer, feature_matrix
 from funnelkit.scoring.backtest import BacktestResult, backtest
+from funnelkit.scoring.base import Scorer, feature_matrix
 from funnelkit.scoring.evaluation import ScoreEvaluation, compare_scorers, evaluate
 from funnelkit.scoring.job import JobSummary, load_scorers, score_leads
 

@@ -51,7 +51,7 @@ import pandas as pd
 
 from funnelkit._progress import _tqdm
 from funnelkit.errors import EventLogError, ScorerFormatError
-from funnelkit.events import EventLog, EventSource, read_events
+from funnelkit.events import EventLog, EventSource
 from funnelkit.scoring._options import feature_columns, merge_feature_options, read_log
 from funnelkit.scoring.base import Scorer
 
@@ -131,7 +131,8 @@ def load_scorers(scorers: Scorers) -> dict[str, Scorer]:
                     raise
                 raise ScorerFormatError(f"{os.fspath(spec)}: {error}", subject=error.subject) from error
         else:
-            raise TypeError(f"a scorer must be a funnelkit Scorer or the path of a saved one, got {type(spec).__name__}")
+            raise TypeError("a scorer must be a funnelkit Scorer or the path of a saved one, "
+                            f"got {type(spec).__name__}")
         if name is None:
             name = _default_name(scorer)
             base, k = name, 2
@@ -150,7 +151,7 @@ def score_leads(
     *,
     at: object = None,
     output: str | os.PathLike[str] | None = None,
-    format: OutputFormat | None = None,  # noqa: A002 - the natural name for the file format
+    format: OutputFormat | None = None,
     layers: Any = None,
     layer_by: str | None = None,
     reasons: int = 3,
@@ -292,7 +293,8 @@ class _Job:
                         two = [fk.Layer("in", when=layer.when), fk.Layer("out")]  # type: ignore[attr-defined]
                         columns[f"__when_{i}"] = (assign(features, scores, two, reasons=0)["layer"] == "in").to_numpy()
             else:
-                assigned = assign(features, scores, self.layer_list(), reasons=self.reasons, contributions=contributions)
+                assigned = assign(features, scores, self.layer_list(), reasons=self.reasons,
+                                  contributions=contributions)
                 columns["layer"] = assigned["layer"].array
                 columns["reasons"] = assigned["reasons"].to_numpy()
                 self.count_layers(assigned["layer"])
@@ -314,7 +316,7 @@ class _Job:
         of all leads' scores. Feature conditions come precomputed, per layer."""
         import funnelkit as fk
 
-        Layer = fk.Layer  # type: ignore[attr-defined]  # noqa: N806
+        Layer = fk.Layer  # type: ignore[attr-defined]
         layers = self.layer_list()
         resolved = []
         for i, layer in enumerate(layers[:-1]):
@@ -409,20 +411,23 @@ def _part_bar(total: int, enabled: bool) -> Iterator[Callable[[], None]]:
 
 
 # -- output -------------------------------------------------------------------------------
-def _output(output: str | os.PathLike[str] | None, format: str | None) -> tuple[Path | None, OutputFormat | None]:  # noqa: A002
+def _output(output: str | os.PathLike[str] | None, format: str | None) -> tuple[Path | None, OutputFormat | None]:
     if output is None:
         if format is not None:
             raise ValueError("format= needs output=")
         return None, None
     target = Path(output)
+    kind: OutputFormat | None
     if format is None:
         suffixes = [s.lower() for s in target.suffixes]
         kind = next((_SUFFIXES[s] for s in reversed(suffixes) if s in _SUFFIXES), None)
         if kind is None:
             raise ValueError(f"cannot tell the output format from {target.name!r}: name it .parquet or .csv, "
                              "or give the format (format='parquet' or 'csv'; --format on the command line)")
-    elif format == "parquet" or format == "csv":
-        kind = format
+    elif format == "parquet":
+        kind = "parquet"
+    elif format == "csv":
+        kind = "csv"
     else:
         raise ValueError(f"format must be 'parquet' or 'csv', got {format!r}")
     if not target.parent.is_dir():
