@@ -160,7 +160,7 @@ class LeadTable:
         return int(self.event_names.get_indexer([event])[0])
 
 
-class LeadFeature(_core.LeadFeature):  # type: ignore[misc]
+class LeadFeature(_core.LeadFeature):
     """Base of a user-written lead feature (the ``"feature"`` extension kind).
 
     Define :attr:`names` (the columns it adds) and :meth:`compute`, which gets a

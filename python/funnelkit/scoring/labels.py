@@ -8,8 +8,8 @@ would be labelled 0.
 >>> import funnelkit as fk
 >>> shop = fk.datasets.shop_events(2_000, days=30, seed=1)
 >>> x, y = fk.training_set(shop.events, at="2026-01-15", horizon="7D")
->>> (x.index == y.index).all(), sorted(y.unique().tolist())
-(True, [0, 1])
+>>> bool((x.index == y.index).all()), y.name, set(y.unique()) <= {0, 1}
+(True, 'label', True)
 """
 
 from __future__ import annotations
