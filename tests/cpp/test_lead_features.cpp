@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "funnelkit/core/errors.hpp"
 #include "funnelkit/scoring/lead_features.hpp"
 
 using namespace funnelkit::scoring;
