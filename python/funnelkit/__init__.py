@@ -66,7 +66,7 @@ from funnelkit.fit import FunnelFit, UnmappedEventsWarning, fit_funnel
 from funnelkit.funnel import Edge, Funnel, Stage
 from funnelkit.reports import FunnelReport, Step, funnel_report
 from funnelkit.results import TableResult
-from funnelkit.scoring import Scorer
+from funnelkit.scoring import LeadFeature, Scorer, lead_features, purchase_labels, training_set
 
 __version__ = "0.1.0"
 
@@ -96,6 +96,7 @@ __all__ = [
     "FunnelReport",
     "Gamma",
     "LabelError",
+    "LeadFeature",
     "LogNormal",
     "MissingColumnError",
     "MissingFeatureError",
@@ -126,10 +127,13 @@ __all__ = [
     "examples",
     "fit_funnel",
     "funnel_report",
+    "lead_features",
     "lognormal_from_median",
+    "purchase_labels",
     "read_events",
     "register",
     "register_distribution",
     "registered",
+    "training_set",
     "unregister",
 ]

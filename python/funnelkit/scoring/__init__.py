@@ -4,5 +4,8 @@ their evaluation, funnel layers and the batch scoring job (docs/scoring.md)."""
 from __future__ import annotations
 
 from funnelkit.scoring.base import Scorer, feature_matrix
+from funnelkit.scoring.features import DEFAULT_ROLES, LeadFeature, LeadTable, lead_features
+from funnelkit.scoring.labels import purchase_labels, training_set
 
-__all__ = ["Scorer", "feature_matrix"]
+__all__ = ["DEFAULT_ROLES", "LeadFeature", "LeadTable", "Scorer", "feature_matrix", "lead_features", "purchase_labels",
+           "training_set"]
