@@ -66,7 +66,7 @@ from funnelkit.fit import FunnelFit, UnmappedEventsWarning, fit_funnel
 from funnelkit.funnel import Edge, Funnel, Stage
 from funnelkit.reports import FunnelReport, Step, funnel_report
 from funnelkit.results import TableResult
-from funnelkit.scoring import Scorer
+from funnelkit.scoring import LogisticRegression, Scorer
 
 __version__ = "0.1.0"
 
@@ -97,6 +97,7 @@ __all__ = [
     "Gamma",
     "LabelError",
     "LogNormal",
+    "LogisticRegression",
     "MissingColumnError",
     "MissingFeatureError",
     "MissingFileError",

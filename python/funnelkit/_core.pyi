@@ -215,3 +215,45 @@ def funnel_report(
     threads: int,
     progress: _Progress,
 ) -> list[tuple[_Int64Array, _Int64Array, _Int64Array]]: ...
+
+# -- learned scorer (register_scoring_logistic.cpp) --------------------------------------------
+def fit_logistic(
+    columns: Sequence[npt.ArrayLike],
+    y: npt.ArrayLike,
+    sample_weight: npt.ArrayLike | None,
+    C: float,
+    l1_ratio: float,
+    fit_intercept: bool,
+    standardize: bool,
+    solver: str,
+    max_iter: int,
+    tol: float,
+    class_weight: tuple[float, float],
+    balanced: bool,
+    threads: int,
+) -> dict[str, Any]: ...
+
+class LogisticScorer:
+    def __init__(
+        self,
+        features: Sequence[str],
+        levels: Sequence[int],
+        coefficients: Sequence[float],
+        intercept: float,
+        means: Sequence[float],
+        scales: Sequence[float],
+    ) -> None: ...
+    @staticmethod
+    def from_params(params: dict[str, Any]) -> LogisticScorer: ...
+    def params(self) -> dict[str, Any]: ...
+    @property
+    def feature_names(self) -> list[str]: ...
+    @property
+    def baseline(self) -> float: ...
+    @property
+    def intercept(self) -> float: ...
+    @property
+    def coefficients(self) -> _FloatArray: ...
+    def decision(self, columns: Sequence[npt.ArrayLike], rows: int, threads: int) -> _FloatArray: ...
+    def score(self, columns: Sequence[npt.ArrayLike], rows: int, threads: int) -> _FloatArray: ...
+    def contributions(self, columns: Sequence[npt.ArrayLike], rows: int, threads: int) -> _FloatArray: ...
