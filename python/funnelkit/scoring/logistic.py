@@ -174,7 +174,8 @@ class LogisticRegression(_ClassifierBase, _EstimatorBase, Scorer):  # type: igno
     ) -> None:
         # Documents store an infinite C as "inf" and a class-weight dict as [label, weight]
         # pairs (JSON has neither infinity nor non-string keys).
-        self.C = math.inf if C == "inf" else C
+        stored: Any = C
+        self.C = math.inf if isinstance(stored, str) and stored == "inf" else C
         self.l1_ratio = l1_ratio
         self.penalty = penalty
         self.fit_intercept = fit_intercept
@@ -435,13 +436,13 @@ class LogisticRegression(_ClassifierBase, _EstimatorBase, Scorer):  # type: igno
 
     def predict_log_proba(self, X: Any) -> np.ndarray:
         with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
+            return np.asarray(np.log(self.predict_proba(X)))
 
     def predict(self, X: Any) -> np.ndarray:
         """The class of each row (``classes_[1]`` where the log-odds are positive)."""
         return np.asarray(self.classes_)[(self.decision_function(X) > 0).astype(np.intp)]
 
-    def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> Any:  # type: ignore[override]
+    def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> Any:
         """With labels ``y``: the mean accuracy (scikit-learn's ``score``). Without: the lead
         scores, purchase probabilities as a Series named ``"score"`` on the features' index
         (:meth:`funnelkit.Scorer.score`)."""
@@ -570,9 +571,12 @@ def _raw_column(frame: pd.DataFrame, name: str, categories: list[Any] | None) ->
     if isinstance(column, pd.DataFrame):
         raise FeatureValueError(f"feature {name!r} names more than one column", subject=name)
     if categories is not None:
-        codes = pd.Categorical(column.astype(object) if not isinstance(column.dtype, pd.CategoricalDtype) else column,
-                               categories=categories).codes
-        return codes.astype(np.float64)
+        known = pd.Index(categories)
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            lookup = known.get_indexer(column.cat.categories)
+            codes = column.cat.codes.to_numpy()
+            return np.asarray(np.where(codes >= 0, lookup[codes], -1), dtype=np.float64)
+        return np.asarray(known.get_indexer(column.to_numpy(dtype=object)), dtype=np.float64)
     if isinstance(column.dtype, pd.CategoricalDtype) or column.dtype == object:
         raise FeatureValueError(
             f"feature {name!r} is {column.dtype} at scoring time but was numeric when fitted", subject=name
