@@ -22,7 +22,7 @@ intercept is not penalised), so its coefficients agree with scikit-learn's on th
     >>> model.feature_names
     ['sessions', 'recency_days']
     >>> model.coef_.round(2)
-    array([[ 0.51, -0.1 ]])
+    array([[ 0.6 , -0.11]])
     >>> model.score(features).name   # without labels: the lead scores (probabilities)
     'score'
 """
