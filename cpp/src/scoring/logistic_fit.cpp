@@ -37,12 +37,6 @@ constexpr std::size_t hessian_budget = std::size_t{1} << 24;
 
 double softplus(double t) noexcept { return std::max(t, 0.0) + std::log1p(std::exp(-std::abs(t))); }
 
-double sigmoid(double t) noexcept {
-  if (t >= 0) return 1.0 / (1.0 + std::exp(-t));
-  const double e = std::exp(t);
-  return e / (1.0 + e);
-}
-
 double soft_threshold(double z, double gamma) noexcept {
   if (z > gamma) return z - gamma;
   if (z < -gamma) return z + gamma;
@@ -111,9 +105,10 @@ class Problem {
             const double s = s_[begin + i];
             const double t = eta[i];
             const double yi = y_[begin + i];
-            loss += s * (softplus(t) - yi * t);
+            const double e = std::exp(-std::abs(t));  // one exponential for the loss and the sigmoid
+            loss += s * (std::max(t, 0.0) + std::log1p(e) - yi * t);
             if (gradient) {
-              const double prob = sigmoid(t);
+              const double prob = t >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
               r[i] = s * (prob - yi);
               if (hessian) root[i] = std::sqrt(s * prob * (1.0 - prob));
             }
@@ -182,6 +177,16 @@ class Problem {
   [[nodiscard]] double l1_norm(const Vector& theta) const {
     double sum = 0.0;
     for (std::size_t j = 0; j < p_; ++j) sum += factor_[j] * std::abs(theta[static_cast<Eigen::Index>(j)]);
+    return l1_ * sum;
+  }
+
+  /// Σ λ_j (|θ_j + δ_j| − |θ_j|), term by term.
+  [[nodiscard]] double l1_change(const Vector& theta, const Vector& delta) const {
+    double sum = 0.0;
+    for (std::size_t j = 0; j < p_; ++j) {
+      const auto k = static_cast<Eigen::Index>(j);
+      sum += factor_[j] * (std::abs(theta[k] + delta[k]) - std::abs(theta[k]));
+    }
     return l1_ * sum;
   }
 
@@ -274,14 +279,12 @@ Vector coordinate_step(const Problem& problem, const Vector& theta, const Vector
   return delta;
 }
 
-Outcome newton(const Problem& problem, const LogisticOptions& options) {
-  const auto m = static_cast<Eigen::Index>(problem.size());
+Outcome newton(const Problem& problem, const LogisticOptions& options, const Vector& start) {
   Outcome out;
-  out.theta = Vector::Zero(m);
+  out.theta = start;
   Vector gradient;
   Matrix hessian;
-  double smooth = problem.evaluate(out.theta, &gradient, &hessian);
-  double current = smooth + problem.l1_norm(out.theta);
+  double current = problem.evaluate(out.theta, &gradient, &hessian) + problem.l1_norm(out.theta);
   for (;;) {
     out.kkt = problem.kkt(out.theta, gradient);
     if (out.kkt <= options.tol) {
@@ -297,34 +300,44 @@ Outcome newton(const Problem& problem, const LogisticOptions& options) {
       delta = coordinate_step(problem, out.theta, gradient, hessian, out.kkt);
     }
     if (!delta.allFinite()) break;
-    const double decrease =
-        gradient.dot(delta) + problem.l1_norm(out.theta + delta) - problem.l1_norm(out.theta);
-    if (!(decrease < 0.0)) break;  // no descent left: rounding has the last word
-    double step = 1.0;
-    bool moved = false;
-    for (int trial = 0; trial < 60; ++trial, step *= 0.5) {
-      const Vector candidate = out.theta + step * delta;
-      const double value = problem.objective(candidate);
-      if (accept(value, current, step, decrease)) {
-        out.theta = candidate;
-        moved = true;
-        break;
+    // Predicted decrease, the L1 change summed per coordinate (a difference of two norms
+    // would drown it in rounding near the optimum). Not negative: only rounding is left, and
+    // the full step is taken if it does not raise the objective beyond rounding.
+    double decrease = gradient.dot(delta) + problem.l1_change(out.theta, delta);
+    if (!std::isfinite(decrease)) break;
+    decrease = std::min(decrease, 0.0);
+    // The full step is tried with its gradient and Hessian (Newton steps are mostly taken
+    // whole, so this saves a pass); shorter ones with the objective alone.
+    Vector next_gradient;
+    Matrix next_hessian;
+    Vector candidate = out.theta + delta;
+    double value = problem.evaluate(candidate, &next_gradient, &next_hessian) + problem.l1_norm(candidate);
+    bool moved = accept(value, current, 1.0, decrease);
+    if (moved) {
+      gradient = std::move(next_gradient);
+      hessian = std::move(next_hessian);
+    } else {
+      double step = 0.5;
+      for (int trial = 1; trial < 60 && !moved && decrease < 0.0; ++trial, step *= 0.5) {
+        candidate = out.theta + step * delta;
+        value = problem.objective(candidate);
+        moved = accept(value, current, step, decrease);
       }
+      if (moved) (void)problem.evaluate(candidate, &gradient, &hessian);
     }
     if (!moved) break;
+    out.theta = candidate;
+    current = value;
     ++out.iterations;
-    smooth = problem.evaluate(out.theta, &gradient, &hessian);
-    current = smooth + problem.l1_norm(out.theta);
   }
   return out;
 }
 
 /// L-BFGS (10 pairs) with a diagonal initial scaling and backtracking; smooth problems only.
-Outcome lbfgs(const Problem& problem, const LogisticOptions& options, const Vector& diagonal) {
-  const auto m = static_cast<Eigen::Index>(problem.size());
+Outcome lbfgs(const Problem& problem, const LogisticOptions& options, const Vector& diagonal, const Vector& start) {
   constexpr std::size_t memory = 10;
   Outcome out;
-  out.theta = Vector::Zero(m);
+  out.theta = start;
   Vector gradient;
   double current = problem.evaluate(out.theta, &gradient, nullptr);
   std::deque<Vector> ss;
@@ -494,10 +507,18 @@ LogisticFit fit_logistic(const FeatureMatrix& x, std::span<const double> y, std:
     throw std::invalid_argument("the lbfgs solver handles L2 or no penalty only; use newton (or auto) with l1_ratio > 0");
   fit.solver = solver;
 
+  // Start from the intercept-only model's intercept when there is one (the log-odds of the
+  // weighted positive share): rare positives then need a step or two fewer.
+  Vector start = Vector::Zero(static_cast<Eigen::Index>(p + 1));
+  if (options.fit_intercept) {
+    double positive = 0.0;
+    for (std::size_t i = 0; i < n; ++i) positive += y[i] * s[i];
+    if (positive > 0.0 && positive < 1.0) start[static_cast<Eigen::Index>(p)] = std::log(positive / (1.0 - positive));
+  }
   const Problem problem(x, y, std::move(s), factor, active, l2, l1, options.threads, progress);
   Outcome outcome;
   if (solver == LogisticSolver::Newton) {
-    outcome = newton(problem, options);
+    outcome = newton(problem, options, start);
   } else {
     // Initial inverse-Hessian scaling: the Hessian's diagonal bound at any point, 1/4 Σ s x².
     Vector diagonal = Vector::Ones(static_cast<Eigen::Index>(p + 1));
@@ -512,7 +533,7 @@ LogisticFit fit_logistic(const FeatureMatrix& x, std::span<const double> y, std:
       }
       diagonal[static_cast<Eigen::Index>(j)] = sum > 0.0 ? 1.0 / sum : 1.0;
     }
-    outcome = lbfgs(problem, options, diagonal);
+    outcome = lbfgs(problem, options, diagonal, start);
   }
   fit.coefficients.assign(p, 0.0);
   for (std::size_t j = 0; j < p; ++j) fit.coefficients[j] = outcome.theta[static_cast<Eigen::Index>(j)];
