@@ -361,3 +361,14 @@ def test_separable_data_without_penalty_does_not_hang() -> None:
         model = fk.LogisticRegression(C=np.inf, max_iter=50).fit(x, [0, 0, 1, 1])
     assert model.predict(x).tolist() == [0, 0, 1, 1]
     assert np.isfinite(model.coef_).all()
+
+
+def test_categories_of_any_type_survive_documents() -> None:
+    rng = np.random.default_rng(15)
+    frame = pd.DataFrame({"a": rng.normal(size=300), "k": pd.Categorical(rng.integers(0, 3, 300)),
+                          "s": rng.choice(["web", "app"], 300).astype(object)})
+    labels = (rng.random(300) < expit(frame.a + (frame.s == "app"))).astype(int)
+    model = fk.LogisticRegression(features=["a", "k", "s"]).fit(frame, labels)
+    assert model.coef_names_ == ["a", "k=0", "k=1", "k=2", "s=app", "s=web"]
+    copy = fk.Scorer.from_json(model.to_json())
+    np.testing.assert_array_equal(copy.score(frame), model.score(frame))

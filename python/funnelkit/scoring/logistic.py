@@ -343,7 +343,7 @@ class LogisticRegression(_ClassifierBase, _EstimatorBase, Scorer):  # type: igno
             for name in names:
                 column = X[name]
                 if isinstance(column.dtype, pd.CategoricalDtype):
-                    categories[name] = list(column.cat.categories)
+                    categories[name] = column.cat.categories.tolist()
                 elif column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
                     categories[name] = sorted(column.dropna().unique().tolist())
             raw = [_raw_column(X, name, categories.get(name)) for name in names]
