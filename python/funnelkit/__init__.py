@@ -66,7 +66,14 @@ from funnelkit.fit import FunnelFit, UnmappedEventsWarning, fit_funnel
 from funnelkit.funnel import Edge, Funnel, Stage
 from funnelkit.reports import FunnelReport, Step, funnel_report
 from funnelkit.results import TableResult
-from funnelkit.scoring import LeadFeature, Scorer, lead_features, purchase_labels, training_set
+from funnelkit.scoring import (
+    LeadFeature,
+    LogisticRegression,
+    Scorer,
+    lead_features,
+    purchase_labels,
+    training_set,
+)
 
 __version__ = "0.1.0"
 
@@ -98,6 +105,7 @@ __all__ = [
     "LabelError",
     "LeadFeature",
     "LogNormal",
+    "LogisticRegression",
     "MissingColumnError",
     "MissingFeatureError",
     "MissingFileError",
