@@ -69,12 +69,17 @@ from funnelkit.results import TableResult
 from funnelkit.scoring import (
     BacktestResult,
     JobSummary,
+    LeadFeature,
+    LogisticRegression,
     ScoreEvaluation,
     Scorer,
     backtest,
     compare_scorers,
     evaluate,
+    lead_features,
+    purchase_labels,
     score_leads,
+    training_set,
 )
 
 __version__ = "0.1.0"
@@ -107,7 +112,9 @@ __all__ = [
     "Gamma",
     "JobSummary",
     "LabelError",
+    "LeadFeature",
     "LogNormal",
+    "LogisticRegression",
     "MissingColumnError",
     "MissingFeatureError",
     "MissingFileError",
@@ -141,11 +148,14 @@ __all__ = [
     "examples",
     "fit_funnel",
     "funnel_report",
+    "lead_features",
     "lognormal_from_median",
+    "purchase_labels",
     "read_events",
     "register",
     "register_distribution",
     "registered",
     "score_leads",
+    "training_set",
     "unregister",
 ]

@@ -215,3 +215,77 @@ def funnel_report(
     threads: int,
     progress: _Progress,
 ) -> list[tuple[_Int64Array, _Int64Array, _Int64Array]]: ...
+
+# -- scoring: lead features ------------------------------------------------------------------
+class LeadFeature:
+    def __init__(self) -> None: ...
+
+def lead_features(
+    lead: npt.ArrayLike,
+    time: npt.ArrayLike,
+    event: npt.ArrayLike,
+    value: npt.ArrayLike | None,
+    product: npt.ArrayLike | None,
+    category: npt.ArrayLike | None,
+    lead_count: int,
+    role_of_event: npt.ArrayLike,
+    stage_of_event: npt.ArrayLike,
+    event_names: list[str],
+    category_names: list[str],
+    at: int,
+    session_gap: int,
+    top_categories: int,
+    window: int,
+    journey_gap: int,
+    repeat_stage: list[int],
+    absorbing: list[bool],
+    stage_count: int,
+    count_events: list[int],
+    decay_events: list[int],
+    decay_half_lives: list[float],
+    extensions: Sequence[LeadFeature],
+    threads: int,
+    progress: _Progress,
+) -> tuple[_Int64Array, list[str], npt.NDArray[np.float64], npt.NDArray[np.int32], npt.NDArray[np.int32],
+           npt.NDArray[np.float64]]: ...
+# -- learned scorer (register_scoring_logistic.cpp) --------------------------------------------
+def fit_logistic(
+    columns: Sequence[npt.ArrayLike],
+    y: npt.ArrayLike,
+    sample_weight: npt.ArrayLike | None,
+    C: float,
+    l1_ratio: float,
+    fit_intercept: bool,
+    standardize: bool,
+    solver: str,
+    max_iter: int,
+    tol: float,
+    class_weight: tuple[float, float],
+    balanced: bool,
+    threads: int,
+) -> dict[str, Any]: ...
+
+class LogisticScorer:
+    def __init__(
+        self,
+        features: Sequence[str],
+        levels: Sequence[int],
+        coefficients: Sequence[float],
+        intercept: float,
+        means: Sequence[float],
+        scales: Sequence[float],
+    ) -> None: ...
+    @staticmethod
+    def from_params(params: dict[str, Any]) -> LogisticScorer: ...
+    def params(self) -> dict[str, Any]: ...
+    @property
+    def feature_names(self) -> list[str]: ...
+    @property
+    def baseline(self) -> float: ...
+    @property
+    def intercept(self) -> float: ...
+    @property
+    def coefficients(self) -> _FloatArray: ...
+    def decision(self, columns: Sequence[npt.ArrayLike], rows: int, threads: int) -> _FloatArray: ...
+    def score(self, columns: Sequence[npt.ArrayLike], rows: int, threads: int) -> _FloatArray: ...
+    def contributions(self, columns: Sequence[npt.ArrayLike], rows: int, threads: int) -> _FloatArray: ...

@@ -6,7 +6,11 @@ from __future__ import annotations
 from funnelkit.scoring.backtest import BacktestResult, backtest
 from funnelkit.scoring.base import Scorer, feature_matrix
 from funnelkit.scoring.evaluation import ScoreEvaluation, compare_scorers, evaluate
+from funnelkit.scoring.features import DEFAULT_ROLES, LeadFeature, LeadTable, lead_features
 from funnelkit.scoring.job import JobSummary, load_scorers, score_leads
+from funnelkit.scoring.labels import purchase_labels, training_set
+from funnelkit.scoring.logistic import ConvergenceWarning, LogisticRegression
 
-__all__ = ["BacktestResult", "JobSummary", "ScoreEvaluation", "Scorer", "backtest", "compare_scorers", "evaluate",
-           "feature_matrix", "load_scorers", "score_leads"]
+__all__ = ["DEFAULT_ROLES", "BacktestResult", "ConvergenceWarning", "JobSummary", "LeadFeature", "LeadTable",
+           "LogisticRegression", "ScoreEvaluation", "Scorer", "backtest", "compare_scorers", "evaluate",
+           "feature_matrix", "lead_features", "load_scorers", "purchase_labels", "score_leads", "training_set"]
