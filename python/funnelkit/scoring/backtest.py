@@ -32,6 +32,7 @@ from funnelkit.events import EventSource
 from funnelkit.scoring._options import merge_feature_options, read_log
 from funnelkit.scoring.base import Scorer
 from funnelkit.scoring.evaluation import ScoreEvaluation, evaluate
+from funnelkit.scoring.labels import training_set
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -127,8 +128,6 @@ def backtest(log: EventSource, make_scorer: ScorerFactory, *, start: object, fol
     Raises :class:`~funnelkit.LabelError` when the last fold's label window ends after the
     log's cut (its labels are not observed yet), or when a fold has buyers of one class only.
     """
-    import funnelkit as fk
-
     if not (isinstance(folds, (int, np.integer)) and folds >= 1):
         raise ValueError(f"folds must be a positive integer, got {folds!r}")
     step, window = _duration(period, "period"), _duration(horizon, "horizon")
@@ -151,11 +150,11 @@ def backtest(log: EventSource, make_scorer: ScorerFactory, *, start: object, fol
         try:
             train_options = merge_feature_options([("feature_kwargs", base_options),
                                                    ("the scorer", _options_of(make_scorer))])
-            x_train, y_train = fk.training_set(events, at=cut - window, horizon=window, **train_options)
+            x_train, y_train = training_set(events, at=cut - window, horizon=window, **train_options)
             fitted = _fit(make_scorer, x_train, y_train)
             test_options = merge_feature_options([("feature_kwargs", train_options),
                                                   ("the scorer", _options_of(fitted))])
-            x_test, y_test = fk.training_set(events, at=cut, horizon=window, **test_options)
+            x_test, y_test = training_set(events, at=cut, horizon=window, **test_options)
             evaluation = evaluate(y_test, _scores(fitted, x_test), bins=bins)
         except LabelError as error:
             raise LabelError(f"backtest fold {k} (cut {cut}): {error}", subject=error.subject) from error

@@ -33,7 +33,6 @@ events are in one part and the scoring time is the whole log's); only the row or
 from __future__ import annotations
 
 import html
-import inspect
 import json
 import os
 import re
@@ -54,6 +53,7 @@ from funnelkit.errors import EventLogError, ScorerFormatError
 from funnelkit.events import EventLog, EventSource
 from funnelkit.scoring._options import feature_columns, merge_feature_options, read_log
 from funnelkit.scoring.base import Scorer
+from funnelkit.scoring.features import lead_features
 
 __all__ = ["JobSummary", "load_scorers", "score_leads"]
 
@@ -250,17 +250,8 @@ class _Job:
         return log
 
     def features(self, log: EventLog, at: pd.Timestamp) -> pd.DataFrame:
-        import funnelkit as fk
-
         self.scored_at = at
-        lead_features: Callable[..., pd.DataFrame] = fk.lead_features  # type: ignore[attr-defined]
-        options = dict(self.feature_options)
-        accepted = _parameters(lead_features)
-        if self.threads is not None and "threads" in accepted:
-            options["threads"] = self.threads
-        if "progress" in accepted:
-            options.setdefault("progress", self.progress)
-        return lead_features(log, at=at, **options)
+        return lead_features(log, at, **{"progress": self.progress, **self.feature_options, "threads": self.threads})
 
     def score(self, log: EventLog, at: pd.Timestamp, *, defer_layers: bool = False) -> pd.DataFrame:
         """One row per lead: id, scores, extra outputs, layer and reasons, scoring time.
@@ -548,13 +539,6 @@ def _scoring_time(at: object, cut: pd.Timestamp) -> pd.Timestamp:
     if stamp.tzinfo is not None:
         stamp = stamp.tz_convert("UTC").tz_localize(None)
     return stamp
-
-
-def _parameters(function: Callable[..., Any]) -> frozenset[str]:
-    try:
-        return frozenset(inspect.signature(function).parameters)
-    except (TypeError, ValueError):  # pragma: no cover - builtins without signatures
-        return frozenset()
 
 
 def _stderr_is_terminal() -> bool:
