@@ -28,6 +28,7 @@ from funnelkit.distributions import (
     Fixed,
     Gamma,
     LogNormal,
+    Truncated,
     Weibull,
     empirical_from_durations,
     lognormal_from_median,
@@ -66,7 +67,7 @@ from funnelkit.fit import FunnelFit, UnmappedEventsWarning, fit_funnel
 from funnelkit.funnel import Edge, Funnel, Stage
 from funnelkit.reports import FunnelReport, Step, funnel_report
 from funnelkit.results import TableResult
-from funnelkit.scoring import LeadFeature, Scorer, lead_features, purchase_labels, training_set
+from funnelkit.scoring import FunnelScorer, LeadFeature, Scorer, lead_features, purchase_labels, training_set
 
 __version__ = "0.1.0"
 
@@ -94,6 +95,7 @@ __all__ = [
     "FunnelFit",
     "FunnelFormatError",
     "FunnelReport",
+    "FunnelScorer",
     "Gamma",
     "LabelError",
     "LeadFeature",
@@ -115,6 +117,7 @@ __all__ = [
     "Step",
     "StructureError",
     "TableResult",
+    "Truncated",
     "UnknownDistributionError",
     "UnknownEventError",
     "UnknownStageError",

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from funnelkit.scoring.base import Scorer, feature_matrix
 from funnelkit.scoring.features import DEFAULT_ROLES, LeadFeature, LeadTable, lead_features
+from funnelkit.scoring.funnel_scorer import FunnelScorer
 from funnelkit.scoring.labels import purchase_labels, training_set
 
-__all__ = ["DEFAULT_ROLES", "LeadFeature", "LeadTable", "Scorer", "feature_matrix", "lead_features", "purchase_labels",
-           "training_set"]
+__all__ = ["DEFAULT_ROLES", "FunnelScorer", "LeadFeature", "LeadTable", "Scorer", "feature_matrix", "lead_features",
+           "purchase_labels", "training_set"]
