@@ -278,7 +278,9 @@ TEST(NextStep, MonteCarloAgreesWithTheWeightsAndTheConditionalSurvival) {
     while (row[j].to != to) ++j;
     ++chosen[j];
     for (std::size_t m = 0; m < offsets.size(); ++m) beyond[j][m] += remaining > offsets[m];
-    if (j == 2) EXPECT_NEAR(remaining, 5.0, 1e-12);  // Fixed(8): exactly what is left
+    if (j == 2) {
+      EXPECT_NEAR(remaining, 5.0, 1e-12);  // Fixed(8): exactly what is left
+    }
   }
   for (std::size_t j = 0; j < 3; ++j) {
     EXPECT_NEAR(static_cast<double>(chosen[j]) / n, w[j], 0.004) << j;
