@@ -343,6 +343,17 @@ def test_a_truncated_python_extension_base_saves_only_when_registered() -> None:
         fk.unregister("distribution", "test_uniform")
 
 
+def test_delays_written_in_python_are_scored_too() -> None:
+    """A Python extension delay works inside the engine's threads (each call takes the GIL)."""
+    uniform = _uniform_class()
+    funnel = (fk.Funnel("py", time_unit="days").add_stage("a", holding=fk.Fixed(3.0)).add_stage("b", "success")
+              .add_edge("a", "b", 0.4, delay=uniform(2.0)))
+    scores = fk.FunnelScorer(funnel).score(frame(["a"] * 5000 + ["a"], [0.5] * 5000 + [2.5]))
+    # w_b = 0.4 * 0.75 / (0.4 * 0.75 + 0.6): the uniform has 3/4 of its mass beyond half a day
+    assert scores.iloc[0] == pytest.approx(0.3 / 0.9, abs=1e-12)
+    assert scores.iloc[-1] == 0.0  # past the uniform's support, only the holding time is pending
+
+
 def test_fitted_delays_are_truncated_at_the_window(fitted: fk.FunnelFit) -> None:
     window_hours = fitted.options["window"] / pd.Timedelta(hours=1)
     rows = fitted.transitions.set_index(["source", "target"])

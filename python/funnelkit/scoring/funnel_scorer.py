@@ -330,7 +330,7 @@ def _days(value: object) -> float:
         days = float(value)
     else:
         try:
-            days = pd.Timedelta(value).total_seconds() / 86_400  # type: ignore[arg-type]
+            days = pd.Timedelta(value).total_seconds() / 86_400
         except (TypeError, ValueError) as error:
             raise ValueError(f"idle must be a number of days or a Timedelta-like, got {value!r}") from error
     if not (days >= 0 and math.isfinite(days)):
@@ -361,6 +361,6 @@ def _window_json(window: object) -> object:
     if window is None or isinstance(window, (str, int, float)):
         return window
     if isinstance(window, (pd.Timedelta, np.timedelta64)) or hasattr(window, "total_seconds"):
-        return str(pd.Timedelta(window))  # type: ignore[arg-type]
+        return str(pd.Timedelta(window))
     raise ScorerFormatError(f"the FunnelScorer's window {window!r} cannot be saved", subject="window")
 

@@ -47,8 +47,9 @@ struct FunnelLeadScore {
 class FunnelScore final : public Scorer {
  public:
   /// Solves what the score needs (success probabilities and values) once, here. `params` is
-  /// what params() returns (the binding stores the funnel's document and mapping options
-  /// there). `threads` (0: all cores) never changes a result.
+  /// what params() returns: the engine does not rebuild scorers from documents, so the Python
+  /// layer (fk.FunnelScorer) keeps the funnel's document and mapping options itself.
+  /// `threads` (0: all cores) never changes a result.
   FunnelScore(std::shared_ptr<const markov::Chain> chain, std::shared_ptr<markov::Analysis> analysis,
               nlohmann::json params = nlohmann::json::object(), std::size_t threads = 0);
 
