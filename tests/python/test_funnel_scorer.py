@@ -42,9 +42,13 @@ def frame(stages: list[str], days: list[float]) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def fitted() -> fk.FunnelFit:
-    log = fk.datasets.shop_events(8_000, seed=5)
-    return fk.fit_funnel(log.events, progress=False)
+def shop_log() -> pd.DataFrame:
+    return fk.datasets.shop_events(8_000, seed=5).events
+
+
+@pytest.fixture(scope="module")
+def fitted(shop_log: pd.DataFrame) -> fk.FunnelFit:
+    return fk.fit_funnel(shop_log, progress=False)
 
 
 # ---------------------------------------------------------------- reference computations
@@ -189,6 +193,22 @@ def test_idle_time_lowers_the_score_of_a_fitted_cart_and_past_the_window_it_has_
     assert revenue.iloc[0] == pytest.approx(r, abs=5 * sd / np.sqrt(40_000))
 
 
+def test_scores_the_lead_features_computed_by_the_fit_rules(fitted: fk.FunnelFit, shop_log: pd.DataFrame) -> None:
+    scorer = fk.FunnelScorer.from_fit(fitted)
+    at = pd.Timestamp(shop_log["timestamp"].max()) - pd.Timedelta(days=20)
+    features = fk.lead_features(shop_log, at, progress=False, **scorer.feature_options())
+    scores = scorer.score(features)
+    revenue = scorer.extra_scores(features)["expected_revenue"]
+    stage = features["stage"].astype(str)
+    assert scores.between(0.0, 1.0).all() and (revenue >= 0).all()
+    assert (scores[stage == "left"] == 0.0).all() and (stage == "left").any()
+    assert (scores[stage == "paid"] == 1.0).all()
+    assert (revenue[stage == "paid"] == 0.0).all()
+    # leads further down the funnel are likelier to buy
+    mean = scores.groupby(stage).mean()
+    assert mean["checkout"] > mean["cart"] > mean["visit"]
+
+
 def test_the_time_unit_of_the_funnel_is_respected() -> None:
     hours = shop()
     days = fk.Funnel.from_dict({**hours.to_dict(), "time_unit": "days"})
@@ -261,8 +281,9 @@ def test_bad_input_raises_clear_errors() -> None:
 def test_json_and_pickle_round_trips_are_lossless(fitted: fk.FunnelFit) -> None:
     scorer = fk.FunnelScorer.from_fit(fitted)
     options = scorer.feature_options()
-    assert set(options) == {"mapping", "window", "repeat"}
+    assert set(options) == {"mapping", "window", "repeat", "success", "failure"}  # no session gap in this fit
     assert options["window"] == fitted.options["window"]
+    assert options["success"] == ["paid"] and options["failure"] == ["unsubscribed"]
     leads = frame(["visit", "cart", "checkout", "none", "left"], [0.01, 0.3, 2.0, np.nan, 4.0])
     document = json.loads(scorer.to_json())
     assert document["type"] == "funnel"
@@ -274,6 +295,7 @@ def test_json_and_pickle_round_trips_are_lossless(fitted: fk.FunnelFit) -> None:
         pd.testing.assert_frame_equal(other.extra_scores(leads), scorer.extra_scores(leads))
         assert other.params() == scorer.params()
         assert pd.Timedelta(other.feature_options()["window"]) == fitted.options["window"]
+        assert other.feature_options()["success"] == ["paid"]
     # a callable mapping scores but cannot be saved
     unsaveable = fk.FunnelScorer(shop(), mapping=lambda event: None)
     assert unsaveable.score(frame(["cart"], [0.1])).iloc[0] > 0

@@ -75,12 +75,13 @@ class FunnelScorer(Scorer):
         A :class:`~funnelkit.Funnel` (copied), its JSON document as a dict, or JSON text or a
         file path. Fitted funnels (:func:`~funnelkit.fit_funnel`) have per-edge delays, which
         is what makes the idle time informative; see :meth:`from_fit`.
-    mapping, window, repeat:
-        How events become stages, in :func:`~funnelkit.fit_funnel`'s forms: what
-        :func:`~funnelkit.lead_features` needs to compute ``stage`` and
-        ``time_in_stage_days`` by the funnel's own rules (:meth:`feature_options`). ``None``
-        leaves lead_features' default. A callable mapping works but cannot be saved; register
-        an :class:`~funnelkit.EventMapping` and pass its name instead.
+    mapping, window, repeat, success, failure, journey_gap:
+        How events become stages and journeys, in :func:`~funnelkit.fit_funnel`'s forms
+        (``journey_gap`` is its ``session_gap``): what :func:`~funnelkit.lead_features` needs
+        to compute ``stage`` and ``time_in_stage_days`` by the funnel's own rules
+        (:meth:`feature_options`). ``None`` leaves lead_features' default. A callable mapping
+        works but cannot be saved; register an :class:`~funnelkit.EventMapping` and pass its
+        name instead. :meth:`from_fit` fills them all from the fit.
     time_unit:
         The unit of the funnel's times ("seconds", "minutes", "hours", "days" or "weeks");
         default: the funnel's ``time_unit``. The feature ``time_in_stage_days`` is converted
@@ -106,6 +107,9 @@ class FunnelScorer(Scorer):
         mapping: Any = None,
         window: object = None,
         repeat: Mapping[str, str] | None = None,
+        success: Sequence[str] | None = None,
+        failure: Sequence[str] | None = None,
+        journey_gap: object = None,
         time_unit: str | None = None,
     ) -> None:
         from funnelkit.funnel import Funnel
@@ -127,6 +131,9 @@ class FunnelScorer(Scorer):
         self._mapping = mapping
         self._window = window
         self._repeat = None if repeat is None else dict(repeat)
+        self._success = None if success is None else [success] if isinstance(success, str) else list(success)
+        self._failure = None if failure is None else [failure] if isinstance(failure, str) else list(failure)
+        self._journey_gap = journey_gap
         chain = self._funnel._compiled()
         self._chain = chain
         analysis = _core.Analysis(chain, 0, 1e-13, 1000, "auto")
@@ -138,12 +145,15 @@ class FunnelScorer(Scorer):
 
     @classmethod
     def from_fit(cls, fit: FunnelFit) -> FunnelScorer:
-        """The score of a fitted funnel, with the fit's mapping, window, repeat rule and time
-        unit, so that lead features place leads in stages by the rules the funnel was fitted
-        with."""
+        """The score of a fitted funnel, with the fit's journey rules (mapping, window, repeat,
+        absorbing stages, session gap) and time unit, so that lead features place leads in
+        stages by the rules the funnel was fitted with."""
         options = fit.options
+        kinds = fit.stages.set_index("stage")["kind"]
         return cls(fit.funnel, mapping=options.get("mapping"), window=options.get("window"),
-                   repeat=options.get("repeat"), time_unit=options.get("time_unit"))
+                   repeat=options.get("repeat"), success=list(kinds.index[kinds == "success"]),
+                   failure=list(kinds.index[kinds == "failure"]), journey_gap=options.get("session_gap"),
+                   time_unit=options.get("time_unit"))
 
     # -- the Scorer protocol ---------------------------------------------------------------
     @property
@@ -173,10 +183,15 @@ class FunnelScorer(Scorer):
 
     def params(self) -> dict[str, Any]:
         return {"funnel": self._funnel.to_dict(), "mapping": _mapping_json(self._mapping),
-                "window": _window_json(self._window), "repeat": self._repeat, "time_unit": self._time_unit}
+                "window": _window_json(self._window, "window"), "repeat": self._repeat, "success": self._success,
+                "failure": self._failure, "journey_gap": _window_json(self._journey_gap, "journey_gap"),
+                "time_unit": self._time_unit}
 
     def feature_options(self) -> dict[str, Any]:
-        options = {"mapping": self._mapping, "window": self._window, "repeat": self._repeat}
+        """The :func:`~funnelkit.lead_features` arguments that place leads by this funnel's
+        rules (those given; None ones are left out)."""
+        options = {"mapping": self._mapping, "window": self._window, "repeat": self._repeat, "success": self._success,
+                   "failure": self._failure, "journey_gap": self._journey_gap}
         return {key: value for key, value in options.items() if value is not None}
 
     # -- on feature frames -------------------------------------------------------------------
@@ -357,10 +372,11 @@ def _mapping_json(mapping: Any) -> Any:
                             subject="mapping")
 
 
-def _window_json(window: object) -> object:
-    if window is None or isinstance(window, (str, int, float)):
-        return window
-    if isinstance(window, (pd.Timedelta, np.timedelta64)) or hasattr(window, "total_seconds"):
-        return str(pd.Timedelta(window))
-    raise ScorerFormatError(f"the FunnelScorer's window {window!r} cannot be saved", subject="window")
+def _window_json(value: object, what: str) -> object:
+    """A duration as JSON: None, a number (in the funnel's unit), or Timedelta text."""
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    if isinstance(value, (pd.Timedelta, np.timedelta64)) or hasattr(value, "total_seconds"):
+        return str(pd.Timedelta(value))
+    raise ScorerFormatError(f"the FunnelScorer's {what} {value!r} cannot be saved", subject=what)
 
