@@ -16,11 +16,6 @@ constexpr std::size_t kBlock = 4096;
   throw FunnelError(ErrorKind::FeatureValue, "feature '" + feature + "': " + message, feature);
 }
 
-std::string number_text(double x) {
-  std::string text = std::to_string(x);
-  return text;
-}
-
 // Mixes per-target numbers with weights over a row.
 FunnelLeadScore mix(std::span<const markov::Transition> row, std::span<const double> weights,
                     const std::vector<double>& success, const std::vector<double>& entering) {
@@ -38,7 +33,7 @@ std::vector<std::int64_t> codes_of(std::span<const double> column) {
   for (std::size_t i = 0; i < column.size(); ++i) {
     const double c = column[i];
     if (!(std::isfinite(c) && c == std::floor(c) && c >= -2.0 && c < 9.2e18))
-      bad_value("stage", "row " + std::to_string(i) + " has stage code " + number_text(c) + ", not a whole number");
+      bad_value("stage", "row " + std::to_string(i) + " has stage code " + std::to_string(c) + ", not a whole number");
     out[i] = static_cast<std::int64_t>(c);
   }
   return out;
@@ -125,7 +120,7 @@ void FunnelScore::check(std::span<const std::int64_t> states, std::span<const do
                              std::to_string(n) + " stages (-1: not entered, -2: left)");
     const double t = times[r];
     if (t < 0.0 || std::isinf(t))
-      bad_value("time_in_stage", "row " + std::to_string(r) + " has time " + number_text(t) +
+      bad_value("time_in_stage", "row " + std::to_string(r) + " has time " + std::to_string(t) +
                                      " (must be finite and >= 0)");
     const bool matters = s >= 0 && !chain_->absorbing(static_cast<std::size_t>(s));
     if (std::isnan(t) && matters)
