@@ -28,6 +28,7 @@ from funnelkit.distributions import (
     Fixed,
     Gamma,
     LogNormal,
+    Truncated,
     Weibull,
     empirical_from_durations,
     lognormal_from_median,
@@ -67,6 +68,7 @@ from funnelkit.funnel import Edge, Funnel, Stage
 from funnelkit.reports import FunnelReport, Step, funnel_report
 from funnelkit.results import TableResult
 from funnelkit.scoring import (
+    FunnelScorer,
     LeadFeature,
     LogisticRegression,
     Scorer,
@@ -101,6 +103,7 @@ __all__ = [
     "FunnelFit",
     "FunnelFormatError",
     "FunnelReport",
+    "FunnelScorer",
     "Gamma",
     "LabelError",
     "LeadFeature",
@@ -123,6 +126,7 @@ __all__ = [
     "Step",
     "StructureError",
     "TableResult",
+    "Truncated",
     "UnknownDistributionError",
     "UnknownEventError",
     "UnknownStageError",
