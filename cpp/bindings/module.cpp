@@ -25,4 +25,5 @@ PYBIND11_MODULE(_core, m) {
   funnelkit::bindings::register_reports(m);
   funnelkit::bindings::register_scoring_features(m);
   funnelkit::bindings::register_scoring_logistic(m);
+  funnelkit::bindings::register_scoring_funnel(m);
 }

@@ -114,5 +114,6 @@ void register_markov(py::module_& m);
 void register_reports(py::module_& m);
 void register_scoring_features(py::module_& m);
 void register_scoring_logistic(py::module_& m);
+void register_scoring_funnel(py::module_& m);
 
 }  // namespace funnelkit::bindings

@@ -44,6 +44,7 @@ class PyDistribution : public Distribution, public py::trampoline_self_life_supp
   double survival(double t) const override { PYBIND11_OVERRIDE(double, Distribution, survival, t); }
   double pdf(double t) const override { PYBIND11_OVERRIDE_PURE(double, Distribution, pdf, t); }
   double quantile(double p) const override { PYBIND11_OVERRIDE_PURE(double, Distribution, quantile, p); }
+  double inverse_survival(double q) const override { PYBIND11_OVERRIDE(double, Distribution, inverse_survival, q); }
   double mean() const override { PYBIND11_OVERRIDE(double, Distribution, mean, ); }
   double second_moment() const override { PYBIND11_OVERRIDE(double, Distribution, second_moment, ); }
 };
@@ -159,6 +160,7 @@ numbers or arrays; ``sample(size, seed)`` draws reproducibly.)doc")
       .def("survival", py::vectorize(&Distribution::survival), "t"_a)
       .def("pdf", py::vectorize(&Distribution::pdf), "t"_a)
       .def("quantile", py::vectorize(&Distribution::quantile), "p"_a)
+      .def("inverse_survival", py::vectorize(&Distribution::inverse_survival), "q"_a)
       .def("mean", &Distribution::mean)
       .def("second_moment", &Distribution::second_moment)
       .def("variance", &Distribution::variance)
@@ -216,6 +218,20 @@ waits, the less likely it moves (typical of cooling interest).)doc").def(py::ini
 >>> Empirical(p=[0.0, 0.5, 1.0], t=[0.0, 2.0, 10.0]).quantile(0.75)
 6.0)doc")
       .def(py::init<std::vector<double>, std::vector<double>>(), "p"_a, "t"_a);
+  py::classh<model::Truncated, Distribution>(m, "Truncated", R"doc(Truncated(base, upper): ``base`` conditioned on T <= upper.
+
+A delay estimated from durations seen within a window W is the fitted law truncated at W;
+``fit_funnel`` wraps its exponential and log-normal delays this way.
+
+>>> d = Truncated(Exponential(mean=24.0), 72.0)
+>>> round(float(d.cdf(72.0)), 6), round(float(d.survival(24.0)), 4)
+(1.0, 0.3348))doc")
+      .def(py::init([](const std::shared_ptr<Distribution>& base, double upper) {
+             return model::Truncated(to_const(base), upper);
+           }),
+           "base"_a, "upper"_a)
+      .def_property_readonly("base", [](const model::Truncated& d) { return as_python(d.base()); })
+      .def_property_readonly("upper", &model::Truncated::upper);
 
   m.def(
       "distribution_from_json",

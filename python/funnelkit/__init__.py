@@ -28,6 +28,7 @@ from funnelkit.distributions import (
     Fixed,
     Gamma,
     LogNormal,
+    Truncated,
     Weibull,
     empirical_from_durations,
     lognormal_from_median,
@@ -68,6 +69,7 @@ from funnelkit.reports import FunnelReport, Step, funnel_report
 from funnelkit.results import TableResult
 from funnelkit.scoring import (
     BacktestResult,
+    FunnelScorer,
     JobSummary,
     LeadFeature,
     LogisticRegression,
@@ -109,6 +111,7 @@ __all__ = [
     "FunnelFit",
     "FunnelFormatError",
     "FunnelReport",
+    "FunnelScorer",
     "Gamma",
     "JobSummary",
     "LabelError",
@@ -133,6 +136,7 @@ __all__ = [
     "Step",
     "StructureError",
     "TableResult",
+    "Truncated",
     "UnknownDistributionError",
     "UnknownEventError",
     "UnknownStageError",

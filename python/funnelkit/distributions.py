@@ -35,6 +35,7 @@ __all__ = [
     "Fixed",
     "Gamma",
     "LogNormal",
+    "Truncated",
     "Weibull",
     "empirical_from_durations",
     "from_json",
@@ -48,6 +49,7 @@ Weibull = _core.Weibull
 Gamma = _core.Gamma
 Fixed = _core.Fixed
 Empirical = _core.Empirical
+Truncated = _core.Truncated
 
 
 def lognormal_from_median(median: float, sigma: float) -> _core.LogNormal:

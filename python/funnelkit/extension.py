@@ -80,6 +80,7 @@ _KINDS: Mapping[str, _Kind] = MappingProxyType(
                     "gamma": _core.Gamma,
                     "fixed": _core.Fixed,
                     "empirical": _core.Empirical,
+                    "truncated": _core.Truncated,
                 }
             ),
             error=DistributionError,

@@ -46,7 +46,7 @@ import pandas as pd
 
 from funnelkit import _core
 from funnelkit._progress import with_progress
-from funnelkit.distributions import Exponential, Fixed, LogNormal, empirical_from_durations
+from funnelkit.distributions import Exponential, Fixed, LogNormal, Truncated, empirical_from_durations
 from funnelkit.errors import EventLogError, UnknownStageError
 from funnelkit.events import EventLog, EventMapping, EventSource, read_events
 from funnelkit.funnel import Funnel
@@ -282,6 +282,9 @@ def fit_funnel(
         "durations": durations, "observed_until": pd.Timestamp(cut, unit="ns"), "leads": leads,
         "events_used": int(counts.events_used), "events_ignored": int(counts.events_ignored),
         "journeys": int(counts.journeys), "session_gap": None if not gap_ns else pd.Timedelta(gap_ns, unit="ns"),
+        # How events became stages: what lead features (and FunnelScorer.from_fit) need to
+        # place leads in this funnel by the same rules.
+        "mapping": mapping, "repeat": dict(repeat),
     }
     return _estimate(counts, stages, success, failure, window_ns / unit_ns, options, name, unmapped_counts)
 
@@ -489,12 +492,15 @@ def _delay_columns(d: np.ndarray, window: float, level: float, choice: str) -> d
     return columns
 
 
-def _distribution(row: Mapping[str, Any], durations: Mapping[tuple[str, str], np.ndarray]) -> Any:
+def _distribution(row: Mapping[str, Any], durations: Mapping[tuple[str, str], np.ndarray], window: float) -> Any:
+    # The exponential and log-normal are estimated by maximum likelihood truncated at the window
+    # (only moves within W are seen), so the delay is that law truncated at W: a lead idle for W
+    # can no longer take the edge (what lead scoring and simulation read).
     family = row["delay"]
     if family == "exponential":
-        return Exponential(mean=float(row["exponential_mean"]))
+        return Truncated(Exponential(mean=float(row["exponential_mean"])), window)
     if family == "lognormal":
-        return LogNormal(float(row["lognormal_mu"]), float(row["lognormal_sigma"]))
+        return Truncated(LogNormal(float(row["lognormal_mu"]), float(row["lognormal_sigma"])), window)
     d = durations[(row["source"], row["target"])]
     if family == "empirical":
         return empirical_from_durations(d.tolist())
@@ -521,7 +527,7 @@ def _build_funnel(table: pd.DataFrame, stages: pd.DataFrame, durations: Mapping[
     funnel.add_stage(LEFT, "failure", metadata={"description": f"no other stage within {options['window']}"})
     for row in table.itertuples(index=False):
         # A loss is known W after entering the stage: the delay scoring and simulation read.
-        delay = Fixed(window) if row.target == LEFT else _distribution(row._asdict(), durations)
+        delay = Fixed(window) if row.target == LEFT else _distribution(row._asdict(), durations, window)
         funnel.add_edge(row.source, row.target, float(row.probability), delay=delay,
                         metadata={"count": int(row.count), "exposure": int(row.exposure),
                                   "lower": float(row.lower), "upper": float(row.upper)})

@@ -425,6 +425,8 @@ class Funnel:
 
     def _check_serializable(self) -> None:
         for owner, distribution in self._core.distributions():
+            while isinstance(distribution, _core.Truncated):  # its base is saved inside it
+                distribution = distribution.base
             if not _is_saveable("distribution", distribution):
                 raise UnknownDistributionError(
                     f"{owner} uses {type(distribution).__qualname__}, which is not registered; decorate it "

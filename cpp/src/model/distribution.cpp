@@ -9,6 +9,7 @@
 #include <boost/math/special_functions/gamma.hpp>
 
 #include "funnelkit/core/errors.hpp"
+#include "funnelkit/model/json_io.hpp"
 
 namespace funnelkit::model {
 namespace {
@@ -73,6 +74,10 @@ double Exponential::quantile(double p) const {
   check_probability(p, "exponential");
   return -std::log1p(-p) / rate_;
 }
+double Exponential::inverse_survival(double q) const {
+  check_probability(q, "exponential");
+  return -std::log(q) / rate_;
+}
 double Exponential::sample(Rng& rng) const { return -std::log(rng.uniform01()) / rate_; }
 
 // ---------------------------------------------------------------- LogNormal
@@ -101,6 +106,13 @@ double LogNormal::quantile(double p) const {
   const double z = -std::numbers::sqrt2 * boost::math::erfc_inv(2.0 * p);
   return std::exp(mu_ + sigma_ * z);
 }
+double LogNormal::inverse_survival(double q) const {
+  check_probability(q, "lognormal");
+  if (std::isnan(q)) return kNaN;
+  if (q <= 0.0) return kInf;
+  if (q >= 1.0) return 0.0;
+  return std::exp(mu_ + sigma_ * std::numbers::sqrt2 * boost::math::erfc_inv(2.0 * q));
+}
 double LogNormal::mean() const { return std::exp(mu_ + 0.5 * sigma_ * sigma_); }
 double LogNormal::second_moment() const { return std::exp(2.0 * mu_ + 2.0 * sigma_ * sigma_); }
 
@@ -127,6 +139,10 @@ double Weibull::pdf(double t) const {
 double Weibull::quantile(double p) const {
   check_probability(p, "weibull");
   return scale_ * std::pow(-std::log1p(-p), 1.0 / shape_);
+}
+double Weibull::inverse_survival(double q) const {
+  check_probability(q, "weibull");
+  return scale_ * std::pow(-std::log(q), 1.0 / shape_);
 }
 double Weibull::mean() const { return scale_ * std::tgamma(1.0 + 1.0 / shape_); }
 double Weibull::second_moment() const { return scale_ * scale_ * std::tgamma(1.0 + 2.0 / shape_); }
@@ -160,6 +176,14 @@ double Gamma::quantile(double p) const {
   if (p <= 0.0) return 0.0;
   if (p >= 1.0) return kInf;
   return scale_ * boost::math::gamma_p_inv(shape_, p);
+}
+
+double Gamma::inverse_survival(double q) const {
+  check_probability(q, "gamma");
+  if (std::isnan(q)) return kNaN;
+  if (q <= 0.0) return kInf;
+  if (q >= 1.0) return 0.0;
+  return scale_ * boost::math::gamma_q_inv(shape_, q);
 }
 
 // ---------------------------------------------------------------- Fixed
@@ -230,6 +254,78 @@ double Empirical::second_moment() const {
   return total;
 }
 
+// ---------------------------------------------------------------- Truncated
+Truncated::Truncated(DistributionPtr base, double upper) : base_(std::move(base)), upper_(upper) {
+  require(base_ != nullptr, "truncated", "needs a base distribution");
+  require(positive_finite(upper), "truncated", "upper must be positive and finite, got " + std::to_string(upper));
+  mass_ = base_->cdf(upper);
+  tail_ = base_->survival(upper);
+  require(std::isfinite(mass_) && mass_ > 0.0, "truncated",
+          "the base " + base_->type_name() + " has no probability below upper = " + std::to_string(upper));
+  mass_ = std::min(mass_, 1.0);
+  tail_ = std::clamp(tail_, 0.0, 1.0);
+}
+nlohmann::json Truncated::params() const { return {{"base", distribution_to_json(*base_)}, {"upper", upper_}}; }
+double Truncated::cdf(double t) const {
+  if (std::isnan(t)) return kNaN;
+  if (t >= upper_) return 1.0;
+  return std::clamp(base_->cdf(t) / mass_, 0.0, 1.0);
+}
+double Truncated::survival(double t) const {
+  if (std::isnan(t)) return kNaN;
+  if (t >= upper_) return 0.0;
+  // (F(U) - F(t)) / F(U), from whichever side of the base keeps the digits: its cdf when
+  // little is kept, its survival when the cut-off tail is small.
+  const double kept = mass_ < 0.5 ? mass_ - base_->cdf(t) : base_->survival(t) - tail_;
+  return std::clamp(kept / mass_, 0.0, 1.0);
+}
+double Truncated::pdf(double t) const {
+  if (std::isnan(t)) return kNaN;
+  return t > upper_ ? 0.0 : base_->pdf(t) / mass_;
+}
+double Truncated::quantile(double p) const {
+  check_probability(p, "truncated");
+  if (std::isnan(p)) return kNaN;
+  if (p >= 1.0) return upper_;
+  return std::min(base_->quantile(p * mass_), upper_);
+}
+double Truncated::inverse_survival(double q) const {
+  check_probability(q, "truncated");
+  if (std::isnan(q)) return kNaN;
+  if (q <= 0.0) return upper_;
+  if (mass_ < 0.5) return std::min(base_->quantile(mass_ * (1.0 - q)), upper_);
+  return std::min(base_->inverse_survival(std::min(1.0, q * mass_ + tail_)), upper_);
+}
+double Truncated::mean() const {
+  if (const auto* e = dynamic_cast<const Exponential*>(base_.get())) {
+    // E[T | T <= U] = (1 - x / (e^x - 1)) / rate with x = rate U; below x = 0.1 the
+    // difference cancels and the quadrature of the quantile is the more accurate.
+    const double x = e->rate() * upper_;
+    if (x >= 0.1) return (1.0 - x / std::expm1(x)) / e->rate();
+  } else if (const auto* l = dynamic_cast<const LogNormal*>(base_.get())) {
+    // E[T; T <= U] = exp(mu + sigma^2 / 2) Phi((log U - mu - sigma^2) / sigma).
+    const double s2 = l->sigma() * l->sigma();
+    const double z = (std::log(upper_) - l->mu() - s2) / l->sigma();
+    if (mass_ > 1e-300) return std::min(upper_, std::exp(l->mu() + 0.5 * s2) * standard_normal_cdf(z) / mass_);
+  }
+  return Distribution::mean();
+}
+double Truncated::second_moment() const {
+  if (const auto* e = dynamic_cast<const Exponential*>(base_.get())) {
+    // E[T^2 | T <= U] = (2 - e^-x (x^2 + 2x + 2)) / (rate^2 (1 - e^-x)), x = rate U.
+    const double x = e->rate() * upper_;
+    if (x >= 0.1)
+      return (2.0 - std::exp(-x) * (x * x + 2.0 * x + 2.0)) / (-std::expm1(-x) * e->rate() * e->rate());
+  } else if (const auto* l = dynamic_cast<const LogNormal*>(base_.get())) {
+    // E[T^2; T <= U] = exp(2 mu + 2 sigma^2) Phi((log U - mu - 2 sigma^2) / sigma).
+    const double s2 = l->sigma() * l->sigma();
+    const double z = (std::log(upper_) - l->mu() - 2.0 * s2) / l->sigma();
+    if (mass_ > 1e-300)
+      return std::min(upper_ * upper_, std::exp(2.0 * l->mu() + 2.0 * s2) * standard_normal_cdf(z) / mass_);
+  }
+  return Distribution::second_moment();
+}
+
 // ---------------------------------------------------------------- factory
 namespace {
 
@@ -260,7 +356,8 @@ void only_keys(const nlohmann::json& params, const std::string& type, std::initi
 
 }  // namespace
 
-DistributionPtr make_builtin_distribution(const std::string& type, const nlohmann::json& params) {
+DistributionPtr make_builtin_distribution(const std::string& type, const nlohmann::json& params,
+                                          const ExtensionFactories& extensions) {
   require(params.is_object(), type, "parameters must be a JSON object");
   if (type == "exponential") {
     // Either the rate or the mean (the friendlier figure for analysts), not both.
@@ -291,6 +388,12 @@ DistributionPtr make_builtin_distribution(const std::string& type, const nlohman
   if (type == "empirical") {
     only_keys(params, type, {"p", "t"});
     return std::make_shared<Empirical>(numbers(params, type, "p"), numbers(params, type, "t"));
+  }
+  if (type == "truncated") {
+    only_keys(params, type, {"base", "upper"});
+    const auto base = params.find("base");
+    require(base != params.end(), type, "missing parameter 'base'");
+    return std::make_shared<Truncated>(distribution_from_json(*base, extensions, "base"), number(params, type, "upper"));
   }
   return nullptr;
 }

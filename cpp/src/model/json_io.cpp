@@ -107,14 +107,14 @@ DistributionPtr distribution_from_json(const Json& value, const ExtensionFactori
   Json params = value;
   params.erase("type");
   try {
-    if (auto builtin = make_builtin_distribution(type, params)) return builtin;
+    if (auto builtin = make_builtin_distribution(type, params, extensions)) return builtin;
     if (auto extension = extensions.make<Distribution>(type, params)) return extension;
   } catch (const FunnelError& e) {
     throw FunnelError(e.kind(), where + ": " + e.what(), where);
   }
   throw FunnelError(ErrorKind::UnknownDistribution,
                     where + ": unknown distribution type '" + type +
-                        "' (built in: exponential, lognormal, weibull, gamma, fixed, empirical; "
+                        "' (built in: exponential, lognormal, weibull, gamma, fixed, empirical, truncated; "
                         "others must be registered with funnelkit.register_distribution)",
                     type);
 }

@@ -31,6 +31,10 @@ class Distribution {
   [[nodiscard]] virtual double pdf(double t) const = 0;
   /// Inverse CDF for p in [0, 1].
   [[nodiscard]] virtual double quantile(double p) const = 0;
+  /// Inverse survival: the t with survival(t) = q, for q in [0, 1] (SciPy's isf). The default
+  /// is quantile(1 - q), which loses the far tail (q below ~1e-16 rounds to the upper end);
+  /// built-ins invert the survival directly, so conditional draws deep in a tail stay exact.
+  [[nodiscard]] virtual double inverse_survival(double q) const { return quantile(1.0 - q); }
   /// E[T]. The default integrates the quantile function numerically.
   [[nodiscard]] virtual double mean() const;
   /// E[T^2], needed for the variance of the time to convert. Default: numerical integration.
@@ -58,6 +62,7 @@ class Exponential final : public Distribution {
   double survival(double t) const override;
   double pdf(double t) const override;
   double quantile(double p) const override;
+  double inverse_survival(double q) const override;
   double mean() const override { return 1.0 / rate_; }
   double second_moment() const override { return 2.0 / (rate_ * rate_); }
   double sample(Rng& rng) const override;
@@ -77,8 +82,11 @@ class LogNormal final : public Distribution {
   double survival(double t) const override;
   double pdf(double t) const override;
   double quantile(double p) const override;
+  double inverse_survival(double q) const override;
   double mean() const override;
   double second_moment() const override;
+  [[nodiscard]] double mu() const noexcept { return mu_; }
+  [[nodiscard]] double sigma() const noexcept { return sigma_; }
 
  private:
   double mu_;
@@ -95,6 +103,7 @@ class Weibull final : public Distribution {
   double survival(double t) const override;
   double pdf(double t) const override;
   double quantile(double p) const override;
+  double inverse_survival(double q) const override;
   double mean() const override;
   double second_moment() const override;
 
@@ -113,6 +122,7 @@ class Gamma final : public Distribution {
   double survival(double t) const override;
   double pdf(double t) const override;
   double quantile(double p) const override;
+  double inverse_survival(double q) const override;
   double mean() const override { return shape_ * scale_; }
   double second_moment() const override { return shape_ * (shape_ + 1.0) * scale_ * scale_; }
 
@@ -158,10 +168,42 @@ class Empirical final : public Distribution {
   std::vector<double> values_;
 };
 
+/// A distribution conditioned on T <= upper: what a delay estimated from durations observed
+/// within a window W really is (the fitter's maximum likelihood is truncated at W), so that a
+/// lead idle for W or longer puts no weight on moves the window rules out.
+/// cdf F(t) / F(U), quantile F^-1(p F(U)), density f(t) / F(U) on [0, U]. Moments are closed
+/// forms for exponential and log-normal bases, integrated numerically otherwise.
+class Truncated final : public Distribution {
+ public:
+  /// Throws FunnelError(Distribution) without a base, for an upper bound that is not positive
+  /// and finite, or one below which the base has no probability (F(U) = 0).
+  Truncated(DistributionPtr base, double upper);
+  std::string type_name() const override { return "truncated"; }
+  /// {"base": {"type": ..., **params}, "upper": U}: the base nests as a whole distribution.
+  nlohmann::json params() const override;
+  double cdf(double t) const override;
+  double survival(double t) const override;
+  double pdf(double t) const override;
+  double quantile(double p) const override;
+  double inverse_survival(double q) const override;
+  double mean() const override;
+  double second_moment() const override;
+  [[nodiscard]] const DistributionPtr& base() const noexcept { return base_; }
+  [[nodiscard]] double upper() const noexcept { return upper_; }
+
+ private:
+  DistributionPtr base_;
+  double upper_;
+  double mass_;           // F(U): the base's probability kept
+  double tail_;           // S(U): the base's probability cut off
+};
+
 /// Builds a built-in distribution from its type name and parameters; returns nullptr when the
-/// type is not built in (the caller may then ask a registered extension).
+/// type is not built in (the caller may then ask a registered extension). `extensions` builds
+/// nested distributions the engine does not know (the base of a "truncated").
 /// Throws FunnelError(Distribution) on invalid or missing parameters.
 [[nodiscard]] DistributionPtr make_builtin_distribution(const std::string& type,
-                                                        const nlohmann::json& params);
+                                                        const nlohmann::json& params,
+                                                        const ExtensionFactories& extensions = {});
 
 }  // namespace funnelkit::model
