@@ -177,3 +177,17 @@ def test_result_tables_and_plot(events: pd.DataFrame) -> None:
     import matplotlib.pyplot as plt
 
     plt.close(figure)
+
+
+def test_logistic_regression_is_fitted_per_fold_without_touching_the_template(events: pd.DataFrame) -> None:
+    columns = ["sessions", "events", "cart_adds", "recency_days", "tenure_days", "stage"]
+    template = fk.LogisticRegression(C=0.5, features=columns)
+    result = fk.backtest(events, template, start="2026-02-01", folds=2, horizon="10D")
+    assert not template.__sklearn_is_fitted__()
+    first, second = result.scorers
+    assert isinstance(first, fk.LogisticRegression) and first is not second and first.C == 0.5
+    # fold 2 is fitted on its own training set: the same as fitting by hand
+    x, y = fk.training_set(events, pd.Timestamp("2026-02-08") - pd.Timedelta("10D"), horizon="10D")
+    by_hand = fk.LogisticRegression(C=0.5, features=columns).fit(x, y)
+    np.testing.assert_allclose(second.coef_, by_hand.coef_, rtol=1e-12)
+    assert result.folds["auc"].min() > 0.5

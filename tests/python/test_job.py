@@ -96,7 +96,7 @@ def registered() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def shop() -> pd.DataFrame:
-    return fk.datasets.shop_events(4_000, days=45, seed=21).events
+    return fk.datasets.shop_events(4_000, days=45, seed=21, returning=2.0, return_days=3.0).events
 
 
 @pytest.fixture(scope="module")
@@ -265,3 +265,31 @@ def test_missing_feature_and_bad_data_errors(shop: pd.DataFrame) -> None:
         fk.score_leads(shop, CartScore(), read_options={"lead": "who"})
     with pytest.raises(fk.EmptyLogError):
         fk.score_leads(shop.iloc[:0], CartScore())
+
+
+def test_builtin_scorers_saved_and_scored_together(shop: pd.DataFrame, shop_file: Path, tmp_path: Path) -> None:
+    funnel = fk.FunnelScorer.from_fit(fk.fit_funnel(shop, progress=False))
+    columns = ["sessions", "cart_adds", "checkouts", "recency_days", "orders"]
+    x, y = fk.training_set(shop, "2026-01-20", horizon="14D")
+    assert 0 < y.sum() < len(y)
+    logistic = fk.LogisticRegression(C=1.0).fit(x[columns], y)
+    funnel.save(tmp_path / "funnel.json")
+    logistic.save(tmp_path / "logistic.json")
+    summary = fk.score_leads(shop_file, {"funnel": tmp_path / "funnel.json", "logistic": tmp_path / "logistic.json"},
+                             output=tmp_path / "scores.parquet", parts=2)
+    assert isinstance(summary, fk.JobSummary)
+    written = _sorted(pd.read_parquet(tmp_path / "scores.parquet"))
+    assert list(written.columns) == ["lead_id", "funnel_score", "funnel_expected_revenue", "logistic_score",
+                                     "scored_at"]
+    features = fk.lead_features(shop, **funnel.feature_options()).sort_index()
+    np.testing.assert_array_equal(written["lead_id"], features.index)
+    np.testing.assert_allclose(written["funnel_score"], funnel.score(features), rtol=1e-15)
+    np.testing.assert_allclose(written["funnel_expected_revenue"], funnel.extra_scores(features)["expected_revenue"],
+                               rtol=1e-15)
+    np.testing.assert_allclose(written["logistic_score"], logistic.score(features), rtol=1e-15)
+
+
+def test_results_do_not_depend_on_the_thread_count(shop: pd.DataFrame) -> None:
+    one = fk.score_leads(shop, {"cart": CartScore(), "decay": DecayScore()}, threads=1)
+    many = fk.score_leads(shop, {"cart": CartScore(), "decay": DecayScore()}, threads=4)
+    pd.testing.assert_frame_equal(one, many)
