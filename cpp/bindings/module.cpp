@@ -23,4 +23,5 @@ PYBIND11_MODULE(_core, m) {
   funnelkit::bindings::register_markov(m);
   funnelkit::bindings::register_events(m);
   funnelkit::bindings::register_reports(m);
+  funnelkit::bindings::register_scoring_rules(m);
 }

@@ -112,5 +112,6 @@ void register_model(py::module_& m);
 void register_events(py::module_& m);
 void register_markov(py::module_& m);
 void register_reports(py::module_& m);
+void register_scoring_rules(py::module_& m);
 
 }  // namespace funnelkit::bindings

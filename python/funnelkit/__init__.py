@@ -66,7 +66,7 @@ from funnelkit.fit import FunnelFit, UnmappedEventsWarning, fit_funnel
 from funnelkit.funnel import Edge, Funnel, Stage
 from funnelkit.reports import FunnelReport, Step, funnel_report
 from funnelkit.results import TableResult
-from funnelkit.scoring import Scorer
+from funnelkit.scoring import Layer, LayerCounts, Rule, RuleScorer, Scorer, assign_layers, layer_counts
 
 __version__ = "0.1.0"
 
@@ -96,6 +96,8 @@ __all__ = [
     "FunnelReport",
     "Gamma",
     "LabelError",
+    "Layer",
+    "LayerCounts",
     "LogNormal",
     "MissingColumnError",
     "MissingFeatureError",
@@ -105,6 +107,8 @@ __all__ = [
     "Path",
     "ProbabilityError",
     "RowSumError",
+    "Rule",
+    "RuleScorer",
     "SchemaVersionError",
     "Scorer",
     "ScorerFormatError",
@@ -120,12 +124,14 @@ __all__ = [
     "UnmappedEventsWarning",
     "Weibull",
     "__version__",
+    "assign_layers",
     "compare_fits",
     "datasets",
     "empirical_from_durations",
     "examples",
     "fit_funnel",
     "funnel_report",
+    "layer_counts",
     "lognormal_from_median",
     "read_events",
     "register",

@@ -4,5 +4,19 @@ their evaluation, funnel layers and the batch scoring job (docs/scoring.md)."""
 from __future__ import annotations
 
 from funnelkit.scoring.base import Scorer, feature_matrix
+from funnelkit.scoring.layers import DEFAULT_LAYERS, Layer, LayerCounts, assign_layers, layer_counts
+from funnelkit.scoring.rules import DEFAULT_RULES, Rule, RuleScorer, default_rule_scorer
 
-__all__ = ["Scorer", "feature_matrix"]
+__all__ = [
+    "DEFAULT_LAYERS",
+    "DEFAULT_RULES",
+    "Layer",
+    "LayerCounts",
+    "Rule",
+    "RuleScorer",
+    "Scorer",
+    "assign_layers",
+    "default_rule_scorer",
+    "feature_matrix",
+    "layer_counts",
+]
