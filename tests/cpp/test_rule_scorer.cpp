@@ -138,7 +138,8 @@ TEST(RuleScorer, BadRulesNameTheRule) {
   no_condition.per_unit = false;
   EXPECT_EQ(kind_of([&] { const RuleScorer s({no_condition}); }), ErrorKind::ScorerFormat);
   EXPECT_EQ(kind_of([&] { const RuleScorer s({}, 5.0, 1.0); }), ErrorKind::ScorerFormat);
-  const nlohmann::json bad_op = {{"rules", {{{"name", "q"}, {"feature", "x"}, {"op", "=>"}, {"value", 1}, {"points", 1}}}}};
+  const nlohmann::json bad_op = {
+      {"rules", {{{"name", "q"}, {"feature", "x"}, {"op", "=>"}, {"value", 1}, {"points", 1}}}}};
   try {
     (void)RuleScorer::from_params(bad_op);
     FAIL();

@@ -141,7 +141,8 @@ def test_scores_are_aligned_by_lead() -> None:
     scores = pd.Series([5.0, 4.0, 3.0, 2.0, 1.0, 0.0], index=features.index)
     shuffled = scores.iloc[[3, 0, 5, 1, 4, 2]]
     layers = [fk.Layer("hot", min_score=3.5), fk.Layer("cold")]
-    pd.testing.assert_frame_equal(fk.assign_layers(features, shuffled, layers), fk.assign_layers(features, scores, layers))
+    expected = fk.assign_layers(features, scores, layers)
+    pd.testing.assert_frame_equal(fk.assign_layers(features, shuffled, layers), expected)
 
 
 # -- reasons ------------------------------------------------------------------------------------------------
@@ -166,7 +167,8 @@ def test_reasons_from_rule_points() -> None:
 def test_reasons_from_any_contributions() -> None:
     # As a logistic regression gives them: log-odds per feature, some negative, ties keep column order.
     features = pd.DataFrame(index=pd.Index([1, 2], name="lead_id"))
-    contributions = pd.DataFrame({"recency_days": [0.4567, -1.0], "cart_adds": [1.25, 0.0], "sessions": [0.4567, np.nan],
+    contributions = pd.DataFrame({"recency_days": [0.4567, -1.0], "cart_adds": [1.25, 0.0],
+                                  "sessions": [0.4567, np.nan],
                                   "revenue": [250.0, 0.001]}, index=features.index)
     got = fk.assign_layers(features, [0.9, 0.1], [fk.Layer("hot", min_score=0.5), fk.Layer("cold")],
                            contributions=contributions)

@@ -168,8 +168,8 @@ void RuleScorer::check(const FeatureMatrix& features, std::size_t out_size, std:
     for (const auto& name : features_) names += (names.empty() ? "'" : ", '") + name + "'";
     const auto subject = features.cols() < features_.size() ? features_[features.cols()] : std::string();
     throw FunnelError(ErrorKind::MissingFeature,
-                      std::string("the rule scorer reads ") + std::to_string(features_.size()) + " feature column(s) (" + names +
-                          ") but got " + std::to_string(features.cols()),
+                      std::string("the rule scorer reads ") + std::to_string(features_.size()) +
+                          " feature column(s) (" + names + ") but got " + std::to_string(features.cols()),
                       subject);
   }
   for (std::size_t j = 0; j < features_.size(); ++j) {

@@ -196,7 +196,8 @@ def _condition(layer: Layer, features: pd.DataFrame) -> np.ndarray:
     array = np.asarray(result)
     if array.dtype != np.bool_ or array.shape != (len(features),):
         raise ValueError(
-            f"layer {layer.name!r}: when={when!r} must give one boolean per lead, got {array.dtype} of shape {array.shape}"
+            f"layer {layer.name!r}: when={when!r} must give one boolean per lead, "
+            f"got {array.dtype} of shape {array.shape}"
         )
     return array
 
@@ -225,7 +226,8 @@ def _reasons(contributions: np.ndarray, names: Sequence[str], k: int) -> list[st
     labels = list(names)
     out = []
     for row_order, row_values in zip(order.tolist(), top.tolist(), strict=True):
-        out.append(", ".join(f"{labels[j]} ({_format_points(v)})" for j, v in zip(row_order, row_values, strict=True) if v > 0))
+        parts = zip(row_order, row_values, strict=True)
+        out.append(", ".join(f"{labels[j]} ({_format_points(v)})" for j, v in parts if v > 0))
     return out
 
 
@@ -292,7 +294,10 @@ def assign_layers(
         text = [""] * n
     else:
         if not isinstance(contributions, pd.DataFrame):
-            raise TypeError(f"contributions must be a DataFrame (scorer.contributions(features)), got {type(contributions).__name__}")
+            raise TypeError(
+                "contributions must be a DataFrame (scorer.contributions(features)), "
+                f"got {type(contributions).__name__}"
+            )
         frame = _aligned(contributions, features.index, "contributions")
         text = _reasons(frame.to_numpy(dtype=np.float64), [str(c) for c in frame.columns], reasons)
     return pd.DataFrame({"layer": layer, "reasons": text}, index=features.index)
@@ -348,7 +353,8 @@ class LayerCounts:
         return ax
 
     def __repr__(self) -> str:
-        return "Layer counts (coldest first)\n" + self.to_pandas().to_string(formatters={"share": "{:.1%}".format})
+        table: str = self.to_pandas().to_string(formatters={"share": "{:.1%}".format})
+        return "Layer counts (coldest first)\n" + table
 
     def _repr_html_(self) -> str:
         table = self.to_pandas().to_html(formatters={"share": "{:.1%}".format}, border=0)

@@ -314,7 +314,8 @@ class RuleScorer(Scorer):
     >>> import funnelkit as fk
     >>> scorer = fk.RuleScorer([{"feature": "orders", "op": ">", "value": 0, "points": 50}], cap=100)
     >>> fk.Scorer.from_json(scorer.to_json()).params()
-    {'rules': [{'feature': 'orders', 'op': '>', 'value': 0, 'points': 50, 'name': 'orders > 0'}], 'floor': None, 'cap': 100}
+    {'rules': [{'feature': 'orders', 'op': '>', 'value': 0, 'points': 50, 'name': 'orders > 0'}],
+     'floor': None, 'cap': 100}
     """
 
     builtin_name = "rules"
