@@ -187,7 +187,9 @@ TEST(RuleScorer, SameResultsOnAnyThreadCount) {
   scorer.contributions(m, c1, 1, {});
   scorer.contributions(m, c8, 8, {});
   EXPECT_EQ(c1, c8);
+  const std::vector<std::size_t> column_of = {0, 1, 2, 0};
   for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t r = 0; r < 4; ++r) ASSERT_EQ(c1[4 * i + r], scorer.rules()[r].points_for(columns[column_of[r]][i]));
     const double total = ((c1[4 * i] + c1[4 * i + 1]) + c1[4 * i + 2]) + c1[4 * i + 3];
     ASSERT_EQ(one[i], std::clamp(total, -1.0, 8.0));
   }

@@ -163,7 +163,8 @@ def _score_array(scores: Any, features: pd.DataFrame) -> np.ndarray:
     if isinstance(scores, pd.Series):
         scores = _aligned(scores, features.index, "scores")
     try:
-        out = np.asarray(scores, dtype=np.float64)
+        # Series.to_numpy: np.asarray would look up NumPy hooks among the lead ids (a hash of them).
+        out = scores.to_numpy(dtype=np.float64) if isinstance(scores, pd.Series) else np.asarray(scores, np.float64)
     except (TypeError, ValueError) as error:
         raise FeatureValueError(f"scores must be numbers: {error}", subject="score") from error
     if out.shape != (len(features),):
@@ -180,7 +181,11 @@ def _score_array(scores: Any, features: pd.DataFrame) -> np.ndarray:
 def _condition(layer: Layer, features: pd.DataFrame) -> np.ndarray:
     when = layer.when
     try:
-        result = features.eval(when, engine="python") if isinstance(when, str) else when(features)  # type: ignore[misc]
+        if isinstance(when, str):
+            # On a plain row index: pandas would otherwise hash the lead ids to resolve names.
+            result = features.reset_index(drop=True).eval(when, engine="python").to_numpy()
+        else:
+            result = when(features)
     except (NameError, KeyError) as error:  # pandas' UndefinedVariableError is a NameError
         raise MissingFeatureError(
             f"layer {layer.name!r}: when={when!r} needs a feature column the features lack ({error})",
@@ -193,7 +198,7 @@ def _condition(layer: Layer, features: pd.DataFrame) -> np.ndarray:
             result = result.fillna(False)
         if len(result) == len(features) and not result.index.equals(features.index):
             result = _aligned(result, features.index, f"layer {layer.name!r}: the when condition")
-    array = np.asarray(result)
+    array = result.to_numpy() if isinstance(result, pd.Series) else np.asarray(result)
     if array.dtype != np.bool_ or array.shape != (len(features),):
         raise ValueError(
             f"layer {layer.name!r}: when={when!r} must give one boolean per lead, "
@@ -205,30 +210,72 @@ def _condition(layer: Layer, features: pd.DataFrame) -> np.ndarray:
 def _top_share(scores: np.ndarray, unplaced: np.ndarray, share: float) -> np.ndarray:
     """Unplaced leads whose score is in the top ``share`` of the unplaced leads' scores, ties
     kept together: in when the leads scoring at least as much number at most share x n."""
-    pool = np.sort(scores[unplaced])
+    pool = scores[unplaced]
     n = pool.size
     limit = math.floor(share * n + 1e-9)
-    at_least = n - np.searchsorted(pool, scores, side="left")
-    return unplaced & (at_least <= limit)
+    if limit == 0:
+        return np.zeros_like(unplaced)
+    # The limit-th largest score: everyone above it is in; so are its ties unless they overflow.
+    cutoff = np.partition(pool, n - limit)[n - limit]
+    tied_in = np.count_nonzero(pool >= cutoff) <= limit
+    return unplaced & ((scores >= cutoff) if tied_in else (scores > cutoff))
+
+
+def _rounded(values: np.ndarray) -> np.ndarray:
+    """Positive values as the reasons show them: whole numbers from 100 on, else rounded to
+    three significant digits."""
+    exponent = np.minimum(np.floor(np.log10(values)), 2.0)
+    scale = 10.0 ** (2 - exponent)
+    return np.round(values * scale) / scale
 
 
 def _format_points(value: float) -> str:
     return f"+{value:.0f}" if abs(value) >= 100 else f"{value:+.3g}"
 
 
-def _reasons(contributions: np.ndarray, names: Sequence[str], k: int) -> list[str]:
+def _no_reasons(n: int) -> pd.Series:
+    return pd.Series(np.full(n, "", dtype=object))
+
+
+def _reasons(contributions: np.ndarray, names: Sequence[str], k: int) -> pd.Series:
+    """Per row, its ``k`` largest positive contributions as ``"name (+points)"``, joined by
+    ", ". Vectorised: each distinct (reason, rounded points) text is built once, and Arrow
+    concatenates them per row."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     n, m = contributions.shape
-    if k == 0 or m == 0:
-        return [""] * n
+    if k == 0 or m == 0 or n == 0:
+        return _no_reasons(n)
     values = np.where(np.isfinite(contributions), contributions, 0.0)
-    order = np.argsort(-values, axis=1, kind="stable")[:, : min(k, m)]
+    # The k largest per row by repeated argmax (ties: the first column), cheaper than a sort.
+    order = np.empty((n, min(k, m)), dtype=np.intp)
+    work = values.copy()
+    rows = np.arange(n)
+    for r in range(order.shape[1]):
+        order[:, r] = np.argmax(work, axis=1)
+        work[rows, order[:, r]] = -np.inf
     top = np.take_along_axis(values, order, axis=1)
-    labels = list(names)
-    out = []
-    for row_order, row_values in zip(order.tolist(), top.tolist(), strict=True):
-        parts = zip(row_order, row_values, strict=True)
-        out.append(", ".join(f"{labels[j]} ({_format_points(v)})" for j, v in parts if v > 0))
-    return out
+    positive = top > 0
+    shown = np.where(positive, _rounded(np.where(positive, top, 1.0)), 0.0)
+    value_code, uniques = pd.factorize(shown.ravel())
+    # One code per (reason, rounded points) shown; -1 where nothing is shown.
+    piece = np.where(positive, order * len(uniques) + value_code.reshape(shown.shape), -1)
+    dense, used = pd.factorize(piece.ravel())
+    dense = dense.reshape(piece.shape).astype(np.int32)
+    labels = [str(name) for name in names]
+    points = [_format_points(v) for v in np.asarray(uniques, dtype=np.float64).tolist()]
+    texts = ["" if c < 0 else f"{labels[c // len(uniques)]} ({points[c % len(uniques)]})"
+             for c in np.asarray(used).tolist()]
+    # Shown reasons are a prefix of each row (largest first): later ones carry the separator.
+    first = pa.array(texts, type=pa.string())
+    later = pa.array([text and ", " + text for text in texts], type=pa.string())
+    columns = [
+        pa.DictionaryArray.from_arrays(pa.array(dense[:, r]), first if r == 0 else later).dictionary_decode()
+        for r in range(piece.shape[1])
+    ]
+    joined = columns[0] if len(columns) == 1 else pc.binary_join_element_wise(*columns, "")
+    return joined.to_pandas()  # pandas' own string type, without a Python object per lead
 
 
 def assign_layers(
@@ -291,7 +338,7 @@ def assign_layers(
     names = [layer.name for layer in chosen]
     layer = pd.Categorical.from_codes(len(chosen) - 1 - code, categories=names[::-1], ordered=True)
     if contributions is None:
-        text = [""] * n
+        text = _no_reasons(n)
     else:
         if not isinstance(contributions, pd.DataFrame):
             raise TypeError(
@@ -300,7 +347,7 @@ def assign_layers(
             )
         frame = _aligned(contributions, features.index, "contributions")
         text = _reasons(frame.to_numpy(dtype=np.float64), [str(c) for c in frame.columns], reasons)
-    return pd.DataFrame({"layer": layer, "reasons": text}, index=features.index)
+    return pd.DataFrame({"layer": layer, "reasons": text.array}, index=features.index)
 
 
 class LayerCounts:
