@@ -66,7 +66,19 @@ from funnelkit.fit import FunnelFit, UnmappedEventsWarning, fit_funnel
 from funnelkit.funnel import Edge, Funnel, Stage
 from funnelkit.reports import FunnelReport, Step, funnel_report
 from funnelkit.results import TableResult
-from funnelkit.scoring import Layer, LayerCounts, Rule, RuleScorer, Scorer, assign_layers, layer_counts
+from funnelkit.scoring import (
+    Layer,
+    LayerCounts,
+    LeadFeature,
+    Rule,
+    RuleScorer,
+    Scorer,
+    assign_layers,
+    layer_counts,
+    lead_features,
+    purchase_labels,
+    training_set,
+)
 
 __version__ = "0.1.0"
 
@@ -98,6 +110,7 @@ __all__ = [
     "LabelError",
     "Layer",
     "LayerCounts",
+    "LeadFeature",
     "LogNormal",
     "MissingColumnError",
     "MissingFeatureError",
@@ -132,10 +145,13 @@ __all__ = [
     "fit_funnel",
     "funnel_report",
     "layer_counts",
+    "lead_features",
     "lognormal_from_median",
+    "purchase_labels",
     "read_events",
     "register",
     "register_distribution",
     "registered",
+    "training_set",
     "unregister",
 ]

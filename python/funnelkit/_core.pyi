@@ -216,6 +216,39 @@ def funnel_report(
     progress: _Progress,
 ) -> list[tuple[_Int64Array, _Int64Array, _Int64Array]]: ...
 
+# -- scoring: lead features ------------------------------------------------------------------
+class LeadFeature:
+    def __init__(self) -> None: ...
+
+def lead_features(
+    lead: npt.ArrayLike,
+    time: npt.ArrayLike,
+    event: npt.ArrayLike,
+    value: npt.ArrayLike | None,
+    product: npt.ArrayLike | None,
+    category: npt.ArrayLike | None,
+    lead_count: int,
+    role_of_event: npt.ArrayLike,
+    stage_of_event: npt.ArrayLike,
+    event_names: list[str],
+    category_names: list[str],
+    at: int,
+    session_gap: int,
+    top_categories: int,
+    window: int,
+    journey_gap: int,
+    repeat_stage: list[int],
+    absorbing: list[bool],
+    stage_count: int,
+    count_events: list[int],
+    decay_events: list[int],
+    decay_half_lives: list[float],
+    extensions: Sequence[LeadFeature],
+    threads: int,
+    progress: _Progress,
+) -> tuple[_Int64Array, list[str], npt.NDArray[np.float64], npt.NDArray[np.int32], npt.NDArray[np.int32],
+           npt.NDArray[np.float64]]: ...
+
 # -- scoring: rule points --------------------------------------------------------------------
 class RuleScorer:
     def __init__(self, params: dict[str, Any]) -> None: ...

@@ -54,7 +54,10 @@ How a log is generated (a contract: fitters rely on it to recover the funnel)
    60 if that is not positive; NaN elsewhere), ``product_id`` (nullable Int64: on every
    ``product_view`` and ``add_to_cart`` event, drawn from a Zipf-like catalogue of 2,000
    products, the same catalogue for every seed, independently per event; NA elsewhere).
-   :func:`shop_events` adds categorical ``source`` and ``device``, constant per lead.
+   :func:`shop_events` adds categorical ``source`` and ``device``, constant per lead, a
+   categorical ``category`` (each catalogue product belongs to one of :data:`CATEGORIES`, fixed
+   for every seed, popularity skewed; missing where there is no product) and newsletter events
+   (below).
 6. **Reproducible:** the same arguments and seed give the same frame. All draws come from
    NumPy generators spawned from ``seed``; a distribution's ``sample(size, seed)`` gets an
    integer seed drawn from them.
@@ -81,7 +84,7 @@ from funnelkit.distributions import Distribution, Exponential, LogNormal, lognor
 from funnelkit.errors import UnknownStageError
 from funnelkit.funnel import Funnel
 
-__all__ = ["SHOP_EVENTS", "SyntheticLog", "generate_events", "shop_events", "shop_truth"]
+__all__ = ["CATEGORIES", "SHOP_EVENTS", "SyntheticLog", "generate_events", "shop_events", "shop_truth"]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -213,6 +216,13 @@ def shop_events(
     sources organic/ads/email/social in shares 0.4/0.3/0.2/0.1 (the source changes nothing:
     a fit per source should find the device mix only). Events per stage: :data:`SHOP_EVENTS`.
 
+    Subscribed leads also get a weekly newsletter from their subscription until they
+    unsubscribe or the log ends: ``email_open`` (probability 0.35 per letter, on average 6
+    hours after sending) and ``email_click`` (a few minutes after an open, probability 0.2, or
+    0.45 for leads who purchase at some point: clicks say a little about buying). No stage maps
+    them (they are not activity for fits); they come from their own random stream, so the
+    other events of a seed are those it gave before newsletters existed.
+
     >>> log = shop_events(2_000, days=30, seed=1)
     >>> sorted(log.funnels), log.end - log.start
     (['desktop', 'mobile'], Timedelta('30 days 00:00:00'))
@@ -229,7 +239,8 @@ def shop_events(
         "mobile": _shop("online shop (mobile)", SHOP_CHECKOUT_PAID * mobile_checkout_penalty).validate(),
     }
     start_ns, end_ns = _window(start, days)
-    leads_seed, desktop_seed, mobile_seed, marks_seed = np.random.SeedSequence(seed).spawn(4)
+    # The fifth stream (newsletters) is drawn after the others, so adding it changed none of them.
+    leads_seed, desktop_seed, mobile_seed, marks_seed, mail_seed = np.random.SeedSequence(seed).spawn(5)
     rng = np.random.default_rng(leads_seed)
     ids = LEAD_ID_OFFSET + rng.permutation(n_leads)
     mobile = rng.random(n_leads) < mobile_share
@@ -247,6 +258,8 @@ def shop_events(
     source_of = np.empty(n_leads, dtype=np.int8)
     source_of[ids - LEAD_ID_OFFSET] = source
     frame = _frame(lead_id, t_ns, code, plans["desktop"], start_ns, marks_seed, None)
+    frame = _with_newsletters(frame, start_ns + end_ns, mail_seed)
+    frame["category"] = _categories_of(frame["product_id"])
     position = frame["lead_id"].to_numpy() - LEAD_ID_OFFSET
     frame["source"] = pd.Categorical.from_codes(source_of[position], categories=list(SOURCES))
     frame["device"] = pd.Categorical.from_codes(device_of[position], categories=["desktop", "mobile"])
@@ -256,6 +269,78 @@ def shop_events(
         mapping={stage: list(names) for stage, names in SHOP_EVENTS.items()},
         start=pd.Timestamp(start_ns),
         end=pd.Timestamp(start_ns + end_ns),
+    )
+
+
+#: The catalogue's categories, most popular first (each product belongs to one).
+CATEGORIES = ("clothing", "shoes", "electronics", "home", "beauty", "sports", "toys", "books")
+_CATEGORY_WEIGHTS = np.array([0.26, 0.18, 0.15, 0.12, 0.1, 0.08, 0.06, 0.05])
+NEWSLETTER_DAYS = 7.0
+OPEN_PROBABILITY = 0.35
+CLICK_PROBABILITY = 0.2
+BUYER_CLICK_PROBABILITY = 0.45
+OPEN_DELAY_HOURS = 6.0
+
+
+def _categories_of(product_id: pd.Series) -> pd.Categorical:
+    """Each product's category: fixed for the catalogue (every seed), skewed popularity."""
+    table = np.random.default_rng(2027).choice(len(CATEGORIES), size=CATALOGUE_SIZE, p=_CATEGORY_WEIGHTS)
+    has = product_id.notna().to_numpy()
+    codes = np.full(len(product_id), -1, dtype=np.int64)
+    codes[has] = table[product_id.to_numpy(dtype=np.int64, na_value=10_001)[has] - 10_001]
+    return pd.Categorical.from_codes(codes, categories=list(CATEGORIES))
+
+
+def _with_newsletters(frame: pd.DataFrame, end_ns: int, seed: np.random.SeedSequence) -> pd.DataFrame:
+    """The frame with email_open / email_click events of subscribed leads, re-sorted."""
+    rng = np.random.default_rng(seed)
+    lead = frame["lead_id"].to_numpy()
+    t = frame["timestamp"].to_numpy().view(np.int64)
+    event = frame["event"]
+    subscribed = event.eq("subscribe").to_numpy()
+    if not subscribed.any():
+        return frame
+    sub_lead, first = np.unique(lead[subscribed], return_index=True)
+    sub_time = t[subscribed][first]
+    stop = np.full(sub_lead.size, end_ns, dtype=np.int64)
+    unsubscribed = event.eq("unsubscribe").to_numpy()
+    position = np.searchsorted(sub_lead, lead[unsubscribed])
+    stop[position] = np.minimum(stop[position], t[unsubscribed])
+    buyer = np.isin(sub_lead, lead[event.eq("purchase").to_numpy()])
+    week = int(NEWSLETTER_DAYS * _DAY_NS)
+    letters = np.maximum(0, (stop - sub_time) // week).astype(np.int64)
+    who = np.repeat(np.arange(sub_lead.size), letters)
+    k = np.arange(who.size) - np.repeat(np.cumsum(letters) - letters, letters)
+    sent = sub_time[who] + (k + 1) * week
+    opened = rng.random(who.size) < OPEN_PROBABILITY
+    open_t = sent + (rng.exponential(OPEN_DELAY_HOURS * 3_600e9, who.size)).astype(np.int64)
+    clicked = opened & (rng.random(who.size) < np.where(buyer[who], BUYER_CLICK_PROBABILITY, CLICK_PROBABILITY))
+    click_t = open_t + (rng.exponential(3 * 60e9, who.size)).astype(np.int64) + 1
+    keep_open = opened & (open_t < stop[who])
+    keep_click = clicked & (click_t < stop[who])
+    new_lead = np.concatenate([sub_lead[who[keep_open]], sub_lead[who[keep_click]]])
+    new_t = np.concatenate([open_t[keep_open], click_t[keep_click]])
+    names = list(event.cat.categories)
+    categories = names + [n for n in ("email_open", "email_click") if n not in names]
+    new_code = np.concatenate([np.full(int(keep_open.sum()), categories.index("email_open")),
+                               np.full(int(keep_click.sum()), categories.index("email_click"))])
+    all_lead = np.concatenate([lead, new_lead])
+    all_t = np.concatenate([t, new_t])
+    order = _time_then_lead(all_t, all_lead)
+    codes = np.concatenate([event.cat.codes.to_numpy().astype(np.int64), new_code])[order]
+    value = np.concatenate([frame["value"].to_numpy(), np.full(new_lead.size, np.nan)])[order]
+    product = frame["product_id"].array
+    product_values = np.concatenate([product.to_numpy(dtype=np.int64, na_value=0), np.zeros(new_lead.size, np.int64)])
+    product_mask = np.concatenate([product.isna(), np.ones(new_lead.size, dtype=bool)])
+    return pd.DataFrame(
+        {
+            "lead_id": all_lead[order],
+            "timestamp": all_t[order].view("datetime64[ns]"),
+            "event": pd.Categorical.from_codes(codes, categories=categories),
+            "value": value,
+            "product_id": pd.arrays.IntegerArray(product_values[order], product_mask[order]),
+        },
+        copy=False,
     )
 
 

@@ -41,9 +41,10 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 
 from funnelkit import _core
-from funnelkit.errors import DistributionError, EventLogError, FunnelError, ScorerFormatError
+from funnelkit.errors import DistributionError, EventLogError, FeatureValueError, FunnelError, ScorerFormatError
 from funnelkit.events import EventMapping, SegmentRule
 from funnelkit.scoring.base import BUILTIN_SCORERS, Scorer
+from funnelkit.scoring.features import LeadFeature
 
 __all__ = [
     "BUILTINS",
@@ -88,6 +89,8 @@ _KINDS: Mapping[str, _Kind] = MappingProxyType(
         "segment_rule": _Kind(SegmentRule, MappingProxyType({}), EventLogError, requires_params=False),
         # Called on blocks of leads (a feature matrix), never per lead.
         "scorer": _Kind(Scorer, MappingProxyType(BUILTIN_SCORERS), ScorerFormatError),
+        # Engine objects (a trampoline), computed once per block of leads.
+        "feature": _Kind(LeadFeature, MappingProxyType({}), FeatureValueError, requires_params=False),
     }
 )
 

@@ -50,7 +50,8 @@ def test_same_seed_same_log_other_seed_other_log() -> None:
 
 def test_columns_dtypes_and_marks(shop: SyntheticLog) -> None:
     events = shop.events
-    assert list(events.columns) == ["lead_id", "timestamp", "event", "value", "product_id", "source", "device"]
+    assert list(events.columns) == ["lead_id", "timestamp", "event", "value", "product_id", "category", "source",
+                                    "device"]
     assert events["lead_id"].dtype == np.int64
     assert events["timestamp"].dtype == np.dtype("datetime64[ns]")
     assert isinstance(events["event"].dtype, pd.CategoricalDtype)

@@ -8,6 +8,7 @@
 
 #include <boost/unordered/unordered_flat_map.hpp>
 
+#include "funnelkit/events/journey_walk.hpp"
 #include "funnelkit/events/lead_groups.hpp"
 
 namespace funnelkit::events {
@@ -37,91 +38,53 @@ struct BlockCounts {
   }
 };
 
-/// Walks one lead's time-ordered rows and adds its journeys to `out`.
-class LeadWalker {
+/// Counts one block's journeys: the observer of the shared journey walk (journey_walk.hpp).
+class Counter {
  public:
-  LeadWalker(const JourneyRules& rules, std::size_t stage_count) : rules_(rules), entered_(stage_count, 0) {}
+  Counter(const JourneyRules& rules, BlockCounts& out) : rules_(rules), out_(out) {}
 
-  /// `events` are the lead's mapped events in time order; `values` empty or one per event.
-  void walk(std::span<const LeadEvent> events, std::span<const double> values, BlockCounts& out) {
-    current_ = -1;
-    std::int64_t last_time = 0;
-    bool absorbed = false;
-    for (std::size_t i = 0; i < events.size(); ++i) {
-      auto s = events[i].code;
-      if (absorbed) {
-        ++out.events_ignored;
-        continue;
-      }
-      ++out.events_used;
-      const auto t = events[i].time;
-      if (current_ >= 0 && (t - entry_time_ > rules_.window ||
-                            (rules_.session_gap > 0 && t - last_time > rules_.session_gap))) {
-        close_as_loss(out);
-      }
-      last_time = t;
-      const auto su = static_cast<std::size_t>(s);
-      if (s != current_ && entered_[su] && rules_.repeat_stage[su] >= 0) s = rules_.repeat_stage[su];
-      if (!values.empty() && !std::isnan(values[i])) {
-        out.value_sum[static_cast<std::size_t>(s)] += values[i];
-        ++out.value_count[static_cast<std::size_t>(s)];
-      }
-      if (s == current_) continue;  // a repeat within the stay
-      if (current_ < 0) {
-        ++out.journeys;
-        ++out.starts[static_cast<std::size_t>(s)];
-      } else if (followed_up()) {
-        ++out.entries[static_cast<std::size_t>(current_)];
-        out.transition(current_, s, static_cast<double>(t - entry_time_) / rules_.nanoseconds_per_unit);
-      } else {
-        ++out.censored[static_cast<std::size_t>(current_)];
-      }
-      enter(s, t);
-      if (rules_.absorbing[static_cast<std::size_t>(s)]) {
-        current_ = -1;
-        absorbed = true;
-      }
+  void set_values(std::span<const double> values) { values_ = values; }
+  void ignored() { ++out_.events_ignored; }
+  void used(std::size_t i, std::int32_t s) {
+    ++out_.events_used;
+    if (!values_.empty() && !std::isnan(values_[i])) {
+      out_.value_sum[static_cast<std::size_t>(s)] += values_[i];
+      ++out_.value_count[static_cast<std::size_t>(s)];
     }
-    if (current_ >= 0) {
-      if (followed_up()) {
-        close_as_loss(out);
-      } else {
-        ++out.censored[static_cast<std::size_t>(current_)];
-      }
-    }
-    for (const auto s : touched_) entered_[s] = 0;
-    touched_.clear();
   }
+  void loss(std::int32_t s, std::int64_t entry_time) {
+    const auto su = static_cast<std::size_t>(s);
+    if (followed_up(entry_time)) {
+      ++out_.entries[su];
+      ++out_.losses[su];
+    } else {
+      ++out_.censored[su];
+    }
+  }
+  void start(std::int32_t s, std::int64_t /*time*/) {
+    ++out_.journeys;
+    ++out_.starts[static_cast<std::size_t>(s)];
+  }
+  void transition(std::int32_t from, std::int32_t to, std::int64_t entry_time, std::int64_t time) {
+    if (followed_up(entry_time)) {
+      ++out_.entries[static_cast<std::size_t>(from)];
+      out_.transition(from, to, static_cast<double>(time - entry_time) / rules_.nanoseconds_per_unit);
+    } else {
+      ++out_.censored[static_cast<std::size_t>(from)];
+    }
+  }
+  void absorbed(std::int32_t /*s*/, std::int64_t /*time*/) {}
+  void open_end(std::int32_t s, std::int64_t entry_time, std::int64_t /*last_time*/) { loss(s, entry_time); }
 
  private:
-  [[nodiscard]] bool followed_up() const { return entry_time_ <= rules_.observed_until - rules_.window; }
-
-  void close_as_loss(BlockCounts& out) {
-    const auto s = static_cast<std::size_t>(current_);
-    if (followed_up()) {
-      ++out.entries[s];
-      ++out.losses[s];
-    } else {
-      ++out.censored[s];
-    }
-    current_ = -1;
-  }
-
-  void enter(std::int32_t s, std::int64_t t) {
-    current_ = s;
-    entry_time_ = t;
-    const auto su = static_cast<std::size_t>(s);
-    if (!entered_[su]) {
-      entered_[su] = 1;
-      touched_.push_back(su);
-    }
+  /// Whether an entry's window closed before the cut (its outcome is known).
+  [[nodiscard]] bool followed_up(std::int64_t entry_time) const {
+    return entry_time <= rules_.observed_until - rules_.window;
   }
 
   const JourneyRules& rules_;
-  std::vector<std::uint8_t> entered_;  // stages this lead has entered (for repeat_stage)
-  std::vector<std::size_t> touched_;
-  std::int32_t current_ = -1;
-  std::int64_t entry_time_ = 0;
+  BlockCounts& out_;
+  std::span<const double> values_;
 };
 
 void add(std::vector<std::int64_t>& into, const std::vector<std::int64_t>& from) {
@@ -198,9 +161,14 @@ TransitionCounts count_transitions(std::span<const std::int64_t> lead, std::span
   parallel_for(
       blocks, threads,
       [&](std::size_t b) {
-        LeadWalker walker(rules, stage_count);
+        JourneyWalker walker(rules, stage_count);
+        Counter counter(rules, partial[b]);
+        const auto stage_of = [](const LeadEvent& event) { return event.code; };
         const auto last = std::min(lead_count, (b + 1) * kLeadsPerBlock);
-        for (std::size_t l = b * kLeadsPerBlock; l < last; ++l) walker.walk(groups.of(l), groups.payload_of(l), partial[b]);
+        for (std::size_t l = b * kLeadsPerBlock; l < last; ++l) {
+          counter.set_values(groups.payload_of(l));
+          walker.walk(groups.of(l), stage_of, counter);
+        }
       },
       progress, std::max<std::size_t>(1, blocks / 50));
 

@@ -4,14 +4,19 @@ their evaluation, funnel layers and the batch scoring job (docs/scoring.md)."""
 from __future__ import annotations
 
 from funnelkit.scoring.base import Scorer, feature_matrix
+from funnelkit.scoring.features import DEFAULT_ROLES, LeadFeature, LeadTable, lead_features
+from funnelkit.scoring.labels import purchase_labels, training_set
 from funnelkit.scoring.layers import DEFAULT_LAYERS, Layer, LayerCounts, assign_layers, layer_counts
 from funnelkit.scoring.rules import DEFAULT_RULES, Rule, RuleScorer, default_rule_scorer
 
 __all__ = [
     "DEFAULT_LAYERS",
+    "DEFAULT_ROLES",
     "DEFAULT_RULES",
     "Layer",
     "LayerCounts",
+    "LeadFeature",
+    "LeadTable",
     "Rule",
     "RuleScorer",
     "Scorer",
@@ -19,4 +24,7 @@ __all__ = [
     "default_rule_scorer",
     "feature_matrix",
     "layer_counts",
+    "lead_features",
+    "purchase_labels",
+    "training_set",
 ]
