@@ -324,3 +324,37 @@ def test_engine_checks_its_input_too() -> None:
         scorer.score_matrix(np.ones((3, 2)))
     assert scorer.score_matrix(np.ones((0, len(scorer.feature_names)))).shape == (0,)
     assert scorer.contributions_matrix(np.ones((0, len(scorer.feature_names)))).shape == (0, 4)
+
+
+# -- end to end on a generated shop log ----------------------------------------------------------------
+def test_default_rules_end_to_end_on_shop_events() -> None:
+    shop = fk.datasets.shop_events(3_000, days=30, seed=2)
+    at = pd.Timestamp("2026-01-25")
+    scorer = default_rule_scorer()
+    features = fk.lead_features(shop.events, at=at, progress=False, **scorer.feature_options())
+    # The event columns the rules read mean what the rules say: decayed counts by half-life.
+    events = shop.events[shop.events["timestamp"] <= at]
+    carts = events[events["event"] == "add_to_cart"]
+    age_days = (at - carts["timestamp"]).dt.total_seconds() / 86_400
+    decayed = (0.5 ** (age_days / 7)).groupby(carts["lead_id"]).sum()
+    np.testing.assert_allclose(features["decayed_add_to_cart_7d"].to_numpy(),
+                               decayed.reindex(features.index, fill_value=0.0).to_numpy(), rtol=1e-9, atol=1e-12)
+    unsubscribed = events[events["event"] == "unsubscribe"].groupby("lead_id").size()
+    np.testing.assert_array_equal(features["events_unsubscribe"].to_numpy(),
+                                  unsubscribed.reindex(features.index, fill_value=0).to_numpy())
+    # Points as pandas computes them from the same features.
+    expected, _ = reference_points(features, [rule.to_dict() for rule in DEFAULT_RULES], 0.0, 100.0)
+    scores = scorer.score(features)
+    np.testing.assert_array_equal(scores.to_numpy(), expected.to_numpy())
+    assert scores.std() > 0
+    # Layers: customers are the leads with orders; every hotter layer scores at least as high.
+    assigned = fk.assign_layers(features, scorer)
+    assert ((assigned["layer"] == "customer") == (features["orders"] > 0)).all()
+    rest = assigned["layer"] != "customer"
+    by_layer = scores[rest].groupby(assigned["layer"][rest], observed=True)
+    low, high = by_layer.min(), by_layer.max()
+    assert low["hot"] > high["warm"] and low["warm"] > high["cold"]
+    counts = fk.layer_counts(assigned).to_pandas()["leads"]
+    assert counts.sum() == len(features)
+    assert counts["hot"] <= 0.1 * rest.sum()
+    assert (assigned["reasons"][scores > 0] != "").all()
