@@ -220,6 +220,10 @@ def test_bad_conditions_and_scores() -> None:
     assert caught.value.subject == "customer"
     with pytest.raises(ValueError, match="layer 'x': when=.* one boolean per lead"):
         fk.assign_layers(features, np.zeros(5), [fk.Layer("x", when="cart_adds + 1"), fk.Layer("y")])
+    with pytest.raises(ValueError, match="layer 'x': when='1 > 0' must give one boolean per lead"):
+        fk.assign_layers(features, np.zeros(5), [fk.Layer("x", when="1 > 0"), fk.Layer("y")])
+    with pytest.raises(ValueError, match="layer 'x': cannot evaluate"):
+        fk.assign_layers(features, np.zeros(5), [fk.Layer("x", when="cart_adds >"), fk.Layer("y")])
     with pytest.raises(fk.FeatureValueError, match="NaN or infinite .* lead 'l2'"):
         fk.assign_layers(features, [0, 1, np.nan, 0, 0], [fk.Layer("x", min_score=1), fk.Layer("y")])
     with pytest.raises(ValueError, match="one value per lead"):

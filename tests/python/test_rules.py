@@ -254,6 +254,15 @@ def test_rules_file_in_every_shape(tmp_path: Path) -> None:
         fk.RuleScorer.from_file(tmp_path / "missing.json")
 
 
+def test_rules_are_immutable_values() -> None:
+    rule = fk.Rule("cart_adds", ">=", 1, points=20)
+    with pytest.raises(AttributeError, match="immutable"):
+        rule.points = 5
+    twin = fk.Rule("cart_adds", ">=", 1.0, points=20.0)
+    assert rule == twin and hash(rule) == hash(twin)
+    assert len({rule, twin, fk.Rule("cart_adds", ">=", 2, points=20)}) == 2
+
+
 def test_repr() -> None:
     assert repr(fk.Rule("cart_adds", ">=", 1, points=20)) == "Rule(feature='cart_adds', op='>=', value=1, points=20)"
     assert repr(fk.Rule(event="x", points=2, name="n")) == "Rule(event='x', points=2, name='n')"

@@ -183,9 +183,11 @@ def _condition(layer: Layer, features: pd.DataFrame) -> np.ndarray:
     try:
         if isinstance(when, str):
             # On a plain row index: pandas would otherwise hash the lead ids to resolve names.
-            result = features.reset_index(drop=True).eval(when, engine="python").to_numpy()
+            result = features.reset_index(drop=True).eval(when, engine="python")
+            if isinstance(result, pd.Series):
+                result = result.to_numpy()
         else:
-            result = when(features)
+            result = when(features)  # type: ignore[misc]
     except (NameError, KeyError) as error:  # pandas' UndefinedVariableError is a NameError
         raise MissingFeatureError(
             f"layer {layer.name!r}: when={when!r} needs a feature column the features lack ({error})",
@@ -198,7 +200,8 @@ def _condition(layer: Layer, features: pd.DataFrame) -> np.ndarray:
             result = result.fillna(False)
         if len(result) == len(features) and not result.index.equals(features.index):
             result = _aligned(result, features.index, f"layer {layer.name!r}: the when condition")
-    array = result.to_numpy() if isinstance(result, pd.Series) else np.asarray(result)
+        result = result.to_numpy()
+    array = np.asarray(result)
     if array.dtype != np.bool_ or array.shape != (len(features),):
         raise ValueError(
             f"layer {layer.name!r}: when={when!r} must give one boolean per lead, "
@@ -218,7 +221,9 @@ def _top_share(scores: np.ndarray, unplaced: np.ndarray, share: float) -> np.nda
     # The limit-th largest score: everyone above it is in; so are its ties unless they overflow.
     cutoff = np.partition(pool, n - limit)[n - limit]
     tied_in = np.count_nonzero(pool >= cutoff) <= limit
-    return unplaced & ((scores >= cutoff) if tied_in else (scores > cutoff))
+    above: np.ndarray = (scores >= cutoff) if tied_in else (scores > cutoff)
+    members: np.ndarray = unplaced & above
+    return members
 
 
 def _rounded(values: np.ndarray) -> np.ndarray:
@@ -226,7 +231,8 @@ def _rounded(values: np.ndarray) -> np.ndarray:
     three significant digits."""
     exponent = np.minimum(np.floor(np.log10(values)), 2.0)
     scale = 10.0 ** (2 - exponent)
-    return np.round(values * scale) / scale
+    rounded: np.ndarray = np.round(values * scale) / scale
+    return rounded
 
 
 def _format_points(value: float) -> str:

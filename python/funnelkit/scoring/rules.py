@@ -226,15 +226,14 @@ class Rule:
                 name = f"per {subject}" + ("" if condition is None else f" if {condition}")
             else:
                 name = f"{subject} {condition}"
-        self.feature = column
-        self.op = resolved_op
-        self.value = resolved_value
-        self.points = points
-        self.per_unit = per_unit
-        self.cap = cap
-        self.name = name
-        self.event = event
-        self.half_life_days = half_life_days
+        for key, field in (("feature", column), ("op", resolved_op), ("value", resolved_value), ("points", points),
+                           ("per_unit", per_unit), ("cap", cap), ("name", name), ("event", event),
+                           ("half_life_days", half_life_days)):
+            object.__setattr__(self, key, field)
+
+    def __setattr__(self, key: str, value: object) -> None:
+        # Immutable: a scorer compiles its rules once, and DEFAULT_RULES is shared.
+        raise AttributeError(f"a Rule is immutable; build a new one (cannot set {key!r})")
 
     # -- documents -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -283,7 +282,7 @@ class Rule:
         return self.to_dict() == other.to_dict()
 
     def __hash__(self) -> int:
-        return hash(json.dumps(self.to_dict(), sort_keys=True))
+        return hash(tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in sorted(self.to_dict().items())))
 
     def __repr__(self) -> str:
         fields = self.to_dict()
