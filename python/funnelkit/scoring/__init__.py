@@ -7,17 +7,28 @@ from funnelkit.scoring.base import Scorer, feature_matrix
 from funnelkit.scoring.features import DEFAULT_ROLES, LeadFeature, LeadTable, lead_features
 from funnelkit.scoring.funnel_scorer import FunnelScorer
 from funnelkit.scoring.labels import purchase_labels, training_set
+from funnelkit.scoring.layers import DEFAULT_LAYERS, Layer, LayerCounts, assign_layers, layer_counts
 from funnelkit.scoring.logistic import ConvergenceWarning, LogisticRegression
+from funnelkit.scoring.rules import DEFAULT_RULES, Rule, RuleScorer, default_rule_scorer
 
 __all__ = [
+    "DEFAULT_LAYERS",
     "DEFAULT_ROLES",
+    "DEFAULT_RULES",
     "ConvergenceWarning",
     "FunnelScorer",
+    "Layer",
+    "LayerCounts",
     "LeadFeature",
     "LeadTable",
     "LogisticRegression",
+    "Rule",
+    "RuleScorer",
     "Scorer",
+    "assign_layers",
+    "default_rule_scorer",
     "feature_matrix",
+    "layer_counts",
     "lead_features",
     "purchase_labels",
     "training_set",
