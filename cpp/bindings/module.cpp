@@ -26,4 +26,5 @@ PYBIND11_MODULE(_core, m) {
   funnelkit::bindings::register_scoring_features(m);
   funnelkit::bindings::register_scoring_logistic(m);
   funnelkit::bindings::register_scoring_funnel(m);
+  funnelkit::bindings::register_scoring_rules(m);
 }

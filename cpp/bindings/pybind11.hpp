@@ -115,5 +115,6 @@ void register_reports(py::module_& m);
 void register_scoring_features(py::module_& m);
 void register_scoring_logistic(py::module_& m);
 void register_scoring_funnel(py::module_& m);
+void register_scoring_rules(py::module_& m);
 
 }  // namespace funnelkit::bindings

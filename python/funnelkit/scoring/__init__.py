@@ -10,23 +10,34 @@ from funnelkit.scoring.features import DEFAULT_ROLES, LeadFeature, LeadTable, le
 from funnelkit.scoring.funnel_scorer import FunnelScorer
 from funnelkit.scoring.job import JobSummary, load_scorers, score_leads
 from funnelkit.scoring.labels import purchase_labels, training_set
+from funnelkit.scoring.layers import DEFAULT_LAYERS, Layer, LayerCounts, assign_layers, layer_counts
 from funnelkit.scoring.logistic import ConvergenceWarning, LogisticRegression
+from funnelkit.scoring.rules import DEFAULT_RULES, Rule, RuleScorer, default_rule_scorer
 
 __all__ = [
-    "DEFAULT_ROLES",
     "BacktestResult",
     "ConvergenceWarning",
+    "DEFAULT_LAYERS",
+    "DEFAULT_ROLES",
+    "DEFAULT_RULES",
     "FunnelScorer",
     "JobSummary",
+    "Layer",
+    "LayerCounts",
     "LeadFeature",
     "LeadTable",
     "LogisticRegression",
+    "Rule",
+    "RuleScorer",
     "ScoreEvaluation",
     "Scorer",
+    "assign_layers",
     "backtest",
     "compare_scorers",
+    "default_rule_scorer",
     "evaluate",
     "feature_matrix",
+    "layer_counts",
     "lead_features",
     "load_scorers",
     "purchase_labels",
