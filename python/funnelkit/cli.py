@@ -13,7 +13,8 @@ code  meaning
 1     unexpected internal error (a traceback is shown: please report it)
 2     usage error: unknown option, bad value, output folder missing, unreadable layers file
 3     bad input data: events file missing or unreadable, a missing column, bad rows, empty log
-4     bad scorer: file missing, malformed or of another version, features it needs missing
+4     bad scorer: file missing, malformed or of another version, features it needs missing, a
+      funnel score's funnel lacking a stage the leads are in
 130   interrupted (SIGINT/Ctrl-C or SIGTERM): the temporary file is removed, no partial output
 ====  =====================================================================================
 
@@ -148,6 +149,7 @@ def _score(arguments: argparse.Namespace) -> int:
                 FeatureValueError,
                 MissingFeatureError,
                 ScorerFormatError,
+                UnknownStageError,
             )
             from funnelkit.scoring.job import load_scorers
 
@@ -180,7 +182,8 @@ def _score(arguments: argparse.Namespace) -> int:
                     layers=arguments.layers, layer_by=arguments.layer_by, reasons=arguments.reasons,
                     read_options=read_options, parts=arguments.parts, threads=arguments.threads,
                     progress=False if arguments.quiet else None)
-            except (ScorerFormatError, MissingFeatureError) as error:
+            except (ScorerFormatError, MissingFeatureError, UnknownStageError) as error:
+                # the scorer does not fit these leads: features it needs, stages its funnel lacks
                 return fail(EXIT_BAD_SCORER, str(error))
             except (EventLogError, FeatureValueError) as error:
                 return fail(EXIT_BAD_DATA, str(error))

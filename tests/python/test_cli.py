@@ -66,7 +66,7 @@ def registered() -> Iterator[None]:
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("cli")
-    events = fk.datasets.shop_events(2_000, days=30, seed=5).events
+    events = fk.datasets.shop_events(2_000, days=30, seed=5, returning=2.0, return_days=3.0).events
     paths = {"csv": folder / "events.csv", "parquet": folder / "events.parquet", "scorer": folder / "carts.json",
              "empty": folder / "empty.csv", "nulls": folder / "nulls.csv", "garbage": folder / "garbage.parquet",
              "bad_json": folder / "bad.json", "old": folder / "old.json", "unknown": folder / "unknown.json",
@@ -110,6 +110,31 @@ def test_score_writes_the_table_and_a_one_line_summary(files: dict[str, Path], t
     pd.testing.assert_frame_equal(written, expected)
     assert set(written["layer"].astype(str)) == {"hot", "cold"}
     assert f"{len(written):,} leads" in out
+
+
+def test_the_three_builtin_scorers_from_the_command_line(files: dict[str, Path], tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    events = pd.read_parquet(files["parquet"])
+    fk.FunnelScorer.from_fit(fk.fit_funnel(events, window="7D", progress=False)).save(tmp_path / "funnel.json")
+    rules = fk.scoring.default_rule_scorer()
+    rules.save(tmp_path / "rules.json")
+    x, y = fk.training_set(events, "2026-01-12", horizon="10D")
+    fk.LogisticRegression(features=["sessions", "cart_adds", "recency_days"]).fit(x, y).save(tmp_path / "logit.json")
+    output = tmp_path / "scores.parquet"
+    code, out, err = run(capsys, "score", files["csv"], "-s", f"funnel={tmp_path / 'funnel.json'}",
+                         "-s", f"rules={tmp_path / 'rules.json'}", "-s", f"logit={tmp_path / 'logit.json'}",
+                         "-o", output, "--layers", "--layer-by", "rules", "--parts", "2")
+    assert code == 0, err
+    written = pd.read_parquet(output)
+    assert list(written.columns) == ["lead_id", "funnel_score", "funnel_expected_revenue", "rules_score",
+                                     "logit_score", "layer", "reasons", "scored_at"]
+    assert written["funnel_score"].between(0, 1).all() and written["logit_score"].between(0, 1).all()
+    assert written["rules_score"].between(0, 100).all()
+    layers = written["layer"].value_counts()
+    assert set(layers.index) == {"customer", "hot", "warm", "cold"} and layers["customer"] > 0
+    hot = written[written["layer"] == "hot"]
+    assert (hot["reasons"] != "").all()  # a marketer sees why a lead is hot
+    assert "layers: cold" in out
 
 
 def test_quiet_parts_csv_and_column_names(files: dict[str, Path], tmp_path: Path,
@@ -211,6 +236,15 @@ def test_missing_features_at_scoring_time_exit_4(files: dict[str, Path], tmp_pat
     finally:
         fk.unregister("scorer", "test_cli_needs")
     assert code == 4 and "no_such_feature" in err
+
+
+def test_a_funnel_score_without_the_leads_stages_exits_4(files: dict[str, Path], tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    # a 30-day window on a 30-day log: every entry is still open, so the fitted funnel has no stage but visit
+    events = pd.read_parquet(files["parquet"])
+    fk.FunnelScorer.from_fit(fk.fit_funnel(events, window="30D", progress=False)).save(tmp_path / "funnel.json")
+    code, _, err = run(capsys, "score", files["csv"], "-s", tmp_path / "funnel.json", "-o", tmp_path / "o.csv")
+    assert code == 4 and "is not a stage of the funnel" in err
 
 
 def test_internal_errors_exit_1_with_a_traceback(files: dict[str, Path], tmp_path: Path,
