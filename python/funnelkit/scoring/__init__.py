@@ -15,11 +15,11 @@ from funnelkit.scoring.logistic import ConvergenceWarning, LogisticRegression
 from funnelkit.scoring.rules import DEFAULT_RULES, Rule, RuleScorer, default_rule_scorer
 
 __all__ = [
-    "BacktestResult",
-    "ConvergenceWarning",
     "DEFAULT_LAYERS",
     "DEFAULT_ROLES",
     "DEFAULT_RULES",
+    "BacktestResult",
+    "ConvergenceWarning",
     "FunnelScorer",
     "JobSummary",
     "Layer",
