@@ -50,7 +50,8 @@ exit status:
   1    unexpected internal error (traceback shown)
   2    usage error (bad option or value, output folder missing, bad layers file)
   3    bad input data (events file missing/unreadable, missing column, bad rows, empty log)
-  4    bad scorer (file missing, malformed or of another version; features it needs missing)
+  4    bad scorer (file missing, malformed or of another version; features it needs missing;
+       a funnel score whose funnel lacks a stage the leads are in)
   130  interrupted by SIGINT or SIGTERM (no partial output is left)
 """
 
