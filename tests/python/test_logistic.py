@@ -293,11 +293,10 @@ def test_json_and_pickle_round_trips_predict_identically(kwargs: dict[str, objec
 
 
 def test_fits_straight_on_lead_features() -> None:
-    if not hasattr(fk, "training_set"):
-        pytest.skip("lead_features and training_set come with the features helper's branch")
-    shop = fk.datasets.shop_events(3000, days=60, seed=1)
+    shop = fk.datasets.shop_events(3000, days=60, seed=1, returning=2.0, return_days=7)
     log = fk.read_events(shop.events)
-    features, labels = fk.training_set(log, shop.end - pd.Timedelta("14D"), horizon="14D")
+    features, labels = fk.training_set(log, log.end - pd.Timedelta("14D"), horizon="14D")
+    assert labels.nunique() == 2
     model = fk.LogisticRegression(standardize=True).fit(features, labels)
     assert "stage" in model.feature_names  # the categorical stage is one-hot encoded
     scores = model.score(features)
