@@ -68,24 +68,32 @@ from funnelkit.funnel import Edge, Funnel, Stage
 from funnelkit.reports import FunnelReport, Step, funnel_report
 from funnelkit.results import TableResult
 from funnelkit.scoring import (
+    BacktestResult,
     FunnelScorer,
+    JobSummary,
     Layer,
     LayerCounts,
     LeadFeature,
     LogisticRegression,
     Rule,
     RuleScorer,
+    ScoreEvaluation,
     Scorer,
     assign_layers,
+    backtest,
+    compare_scorers,
+    evaluate,
     layer_counts,
     lead_features,
     purchase_labels,
+    score_leads,
     training_set,
 )
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BacktestResult",
     "ConvergenceError",
     "ConversionReport",
     "Distribution",
@@ -111,6 +119,7 @@ __all__ = [
     "FunnelReport",
     "FunnelScorer",
     "Gamma",
+    "JobSummary",
     "LabelError",
     "Layer",
     "LayerCounts",
@@ -128,6 +137,7 @@ __all__ = [
     "Rule",
     "RuleScorer",
     "SchemaVersionError",
+    "ScoreEvaluation",
     "Scorer",
     "ScorerFormatError",
     "ScoringError",
@@ -144,9 +154,12 @@ __all__ = [
     "Weibull",
     "__version__",
     "assign_layers",
+    "backtest",
     "compare_fits",
+    "compare_scorers",
     "datasets",
     "empirical_from_durations",
+    "evaluate",
     "examples",
     "fit_funnel",
     "funnel_report",
@@ -158,6 +171,7 @@ __all__ = [
     "register",
     "register_distribution",
     "registered",
+    "score_leads",
     "training_set",
     "unregister",
 ]
