@@ -54,6 +54,7 @@ from funnelkit.events import EventLog, EventSource
 from funnelkit.scoring._options import feature_columns, merge_feature_options, read_log
 from funnelkit.scoring.base import Scorer
 from funnelkit.scoring.features import lead_features
+from funnelkit.scoring.layers import DEFAULT_LAYERS, Layer, assign_layers
 
 __all__ = ["JobSummary", "load_scorers", "score_leads"]
 
@@ -259,8 +260,6 @@ class _Job:
         With ``defer_layers`` the layer is left out (it depends on all parts' scores when
         layers take a top share) and columns ``__when_<i>`` hold each layer's feature
         condition instead, for :func:`_global_layers`."""
-        import funnelkit as fk
-
         features = self.features(log, at)
         columns: dict[str, Any] = {"lead_id": features.index.to_numpy()}
         for name, scorer in self.scorers.items():
@@ -274,14 +273,14 @@ class _Job:
             if contributions is not None and contributions.shape[1] == 0:
                 contributions = None
             scores = pd.Series(columns[f"{self.layer_by}_score"], index=features.index, name="score")
-            assign = fk.assign_layers  # type: ignore[attr-defined]
+            assign = assign_layers
             if defer_layers:
-                catch_all = [fk.Layer("all")]  # type: ignore[attr-defined]
+                catch_all = [Layer("all")]
                 columns["reasons"] = assign(features, scores, catch_all, reasons=self.reasons,
                                             contributions=contributions)["reasons"].to_numpy()
                 for i, layer in enumerate(self.layer_list()[:-1]):
                     if layer.when is not None:
-                        two = [fk.Layer("in", when=layer.when), fk.Layer("out")]  # type: ignore[attr-defined]
+                        two = [Layer("in", when=layer.when), Layer("out")]
                         columns[f"__when_{i}"] = (assign(features, scores, two, reasons=0)["layer"] == "in").to_numpy()
             else:
                 assigned = assign(features, scores, self.layer_list(), reasons=self.reasons,
@@ -294,9 +293,7 @@ class _Job:
         return frame
 
     def layer_list(self) -> list[Any]:
-        import funnelkit as fk
-
-        return list(fk.DEFAULT_LAYERS if self.layers is True else self.layers)  # type: ignore[attr-defined]
+        return list(DEFAULT_LAYERS if self.layers is True else self.layers)
 
     def count_layers(self, layer: pd.Series) -> None:
         counts = layer.value_counts(sort=False)
@@ -305,9 +302,6 @@ class _Job:
     def global_layers(self, scores: np.ndarray, when: Mapping[int, np.ndarray]) -> pd.Series:
         """The layer of every lead of every part at once: exact for layers that take a top share
         of all leads' scores. Feature conditions come precomputed, per layer."""
-        import funnelkit as fk
-
-        Layer = fk.Layer  # type: ignore[attr-defined]
         layers = self.layer_list()
         resolved = []
         for i, layer in enumerate(layers[:-1]):
@@ -315,7 +309,7 @@ class _Job:
             resolved.append(Layer(layer.name, min_score=layer.min_score, top_share=layer.top_share, when=condition))
         resolved.append(Layer(layers[-1].name))
         frame = pd.DataFrame({f"__when_{i}": mask for i, mask in when.items()}, index=pd.RangeIndex(len(scores)))
-        layer = fk.assign_layers(frame, scores, resolved, reasons=0)["layer"]  # type: ignore[attr-defined]
+        layer = assign_layers(frame, scores, resolved, reasons=0)["layer"]
         self.count_layers(layer)
         return layer
 
@@ -508,8 +502,6 @@ def _layer_spec(layers: Any) -> Any:
         return True
     if not isinstance(layers, (str, os.PathLike)):
         return list(layers)
-    import funnelkit as fk
-
     path = Path(layers)
     try:
         document = json.loads(path.read_text())
@@ -522,7 +514,7 @@ def _layer_spec(layers: Any) -> Any:
         raise ValueError(f"the layers file {os.fspath(path)!r} must hold a list of layer objects "
                          '(such as {"name": "hot", "top_share": 0.1})')
     try:
-        return [fk.Layer(**item) for item in items]  # type: ignore[attr-defined]
+        return [Layer(**item) for item in items]
     except (TypeError, ValueError) as error:
         raise ValueError(f"the layers file {os.fspath(path)!r}: {error}") from None
 

@@ -260,9 +260,18 @@ class LogisticRegression(_ClassifierBase, _EstimatorBase, Scorer):  # type: igno
                 "solver": result["solver"],
                 "n_features_in": _column_count(X),
                 "feature_names_in": feature_names_in,
+                # How fk.lead_features made X (decayed counts, mapping...), so that the batch
+                # job computes the same columns at scoring time.
+                "feature_options": dict(X.attrs.get("feature_options", {})) if isinstance(X, pd.DataFrame) else {},
             }
         )
         return self
+
+    def feature_options(self) -> dict[str, Any]:
+        """The :func:`funnelkit.lead_features` options the training features were made with
+        (empty when they did not come from it)."""
+        self._check_fitted()
+        return dict(self._state.get("feature_options", {}))
 
     def _penalty(self) -> tuple[float, float]:
         """(C, l1_ratio) after scikit-learn's older ``penalty`` spelling."""
