@@ -240,6 +240,10 @@ def lead_features(
     """Behavioural features of every lead as of ``at`` (see the module documentation for each
     column's definition).
 
+    The frame's ``attrs["feature_options"]`` records the options that differ from the defaults
+    (as JSON values): a :class:`~funnelkit.LogisticRegression` fitted on the frame keeps them,
+    so that :func:`~funnelkit.score_leads` computes the same columns when it scores.
+
     Parameters
     ----------
     events:
@@ -274,6 +278,10 @@ def lead_features(
     """
     from funnelkit.fit import DEFAULT_MAPPING, DEFAULT_REPEAT, _absorbing, _duration_ns, _stage_codes
 
+    recipe = _recipe(
+        mapping=mapping, window=window, success=success, failure=failure, repeat=repeat, journey_gap=journey_gap,
+        session_gap=session_gap, roles=roles, products=products, categories=categories,
+        top_categories=top_categories, decay=decay, event_counts=event_counts, features=features)
     log, product_codes, category_codes, category_names = _read(events, products, categories, read_options)
     cut = log.observed_until
     at_ns = cut if at is None else _timestamp_ns(at)
@@ -343,10 +351,7 @@ def lead_features(
             raise ValueError(f"feature column {name!r} is computed twice (a built-in or another feature has it)")
         out[name] = column[name]
     frame = pd.DataFrame(out, index=index)
-    frame.attrs["feature_options"] = _recipe(
-        mapping=mapping, window=window, success=success, failure=failure, repeat=repeat, journey_gap=journey_gap,
-        session_gap=session_gap, roles=roles, products=products, categories=categories,
-        top_categories=top_categories, decay=decay, event_counts=event_counts, features=features)
+    frame.attrs["feature_options"] = recipe  # how these columns were made: scorers trained on them keep it
     return frame
 
 
