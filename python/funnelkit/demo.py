@@ -1,5 +1,5 @@
-"""The main job: build a typical shop funnel and print its analysis, then learn a funnel from
-a shop's event log and compare its segments.
+"""The main job: build a typical shop funnel and print its analysis, learn a funnel from a
+shop's event log and compare its segments, then score the shop's leads and segment them.
 
 Run with ``python -m funnelkit.demo`` (or ``make demo`` from a checkout). Counts are printed as
 whole numbers with thousands separators, shares and probabilities as percentages, money and
@@ -9,7 +9,9 @@ times with two decimals.
 from __future__ import annotations
 
 import math
+import tempfile
 from collections.abc import Callable, Mapping
+from pathlib import Path
 
 import pandas as pd
 
@@ -17,6 +19,18 @@ from funnelkit import datasets, examples
 from funnelkit.events import read_events
 from funnelkit.fit import fit_funnel
 from funnelkit.reports import funnel_report
+from funnelkit.scoring import (
+    FunnelScorer,
+    LogisticRegression,
+    assign_layers,
+    compare_scorers,
+    default_rule_scorer,
+    layer_counts,
+    lead_features,
+    purchase_labels,
+    score_leads,
+    training_set,
+)
 
 __all__ = ["main"]
 
@@ -100,6 +114,8 @@ def main(visitors: int = 100_000) -> None:
     print(_table(stages[["reached", "expected_visits", "expected_value", "expected_time"]], {"reached": PERCENT}))
     print()
     _learned_from_events()
+    print()
+    _lead_scoring()
 
 
 def _learned_from_events(leads: int = 50_000) -> None:
@@ -130,6 +146,47 @@ def _learned_from_events(leads: int = 50_000) -> None:
     shown = ["source", "target", "probability_desktop", "probability_mobile", "difference", "q_value"]
     print(_table(differences[shown], {"probability_desktop": PERCENT, "probability_mobile": PERCENT,
                                       "difference": PERCENT, "q_value": _q_value}, index=False))
+
+
+def _lead_scoring(leads: int = 50_000) -> None:
+    """Score a shop's leads three ways as of two weeks before the log ends, check the scores
+    against who bought in those two weeks, segment the leads into layers, run the batch job."""
+    shop = datasets.shop_events(leads, seed=11, returning=2.0, return_days=7)
+    log = read_events(shop.events, segments=["product_id", "category"])
+    at = log.end - pd.Timedelta("14D")
+    print(f"== Lead scoring as of {at:%Y-%m-%d %H:%M}: who buys in the next 14 days? ==")
+    funnel = FunnelScorer.from_fit(fit_funnel(log.period(log.start, at), progress=False))
+    rules = default_rule_scorer()
+    options = {**funnel.feature_options(), **rules.feature_options()}
+    train, train_labels = training_set(log, at - pd.Timedelta("14D"), horizon="14D", **options)
+    logistic = LogisticRegression(standardize=True).fit(train, train_labels)
+    features = lead_features(log, at, **options)
+    labels = purchase_labels(log, at, horizon="14D")
+    print(f"{len(features):,} leads scored, {int(labels.sum()):,} of them buy within 14 days ({labels.mean():.2%}); "
+          f"the logistic regression trained on {len(train):,} leads two weeks earlier")
+    scorers = {"funnel model": funnel, "rule points": rules, "logistic regression": logistic}
+    table = compare_scorers(scorers, labels, features=features)[["auc", "top_lift", "gain_at_20"]]
+    print("Scores against what happened (AUC; buyers' rate in the top tenth / base rate; buyers in the top 20%):")
+    print(_table(table, {"auc": FINE, "top_lift": _number(".1f", "x"), "gain_at_20": PERCENT}), "\n")
+    idle = pd.DataFrame({"stage": pd.Categorical(["cart", "cart", "cart"]),
+                         "time_in_stage_days": [10 / 1440, 1.0, 10.0]})
+    chance = funnel.score(idle).tolist()
+    print("Funnel model, a cart idle 10 minutes / 1 day / 10 days: P(purchase) = "
+          + " / ".join(PERCENT(p) for p in chance))
+    assigned = assign_layers(features, logistic)
+    counts = layer_counts(assigned).to_pandas().iloc[::-1]
+    print("Funnel layers (logistic scores; customers first, then the top 10% and the next 30% of the rest):")
+    print(_table(counts, {"leads": COUNT, "share": PERCENT}))
+    hottest = logistic.score(features).idxmax()
+    print(f"Why lead {hottest} is the hottest: {assigned.loc[hottest, 'reasons']}\n")
+    with tempfile.TemporaryDirectory() as folder:
+        events = Path(folder) / "events.parquet"
+        shop.events.to_parquet(events)
+        logistic.save(Path(folder) / "logistic.json")
+        summary = score_leads(events, {"logistic": Path(folder) / "logistic.json"}, at=at,
+                              output=Path(folder) / "scores.parquet", layers=True, progress=False)
+        print(f"Batch job (fk.score_leads, or `funnelkit score`): {summary.leads:,} leads from {summary.rows:,} "
+              f"events in {summary.seconds:.2f} s, written atomically to scores.parquet")
 
 
 def _q_value(x: object) -> str:

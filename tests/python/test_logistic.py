@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import pickle
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -293,11 +294,10 @@ def test_json_and_pickle_round_trips_predict_identically(kwargs: dict[str, objec
 
 
 def test_fits_straight_on_lead_features() -> None:
-    if not hasattr(fk, "training_set"):
-        pytest.skip("lead_features and training_set come with the features helper's branch")
-    shop = fk.datasets.shop_events(3000, days=60, seed=1)
+    shop = fk.datasets.shop_events(3000, days=60, seed=1, returning=2.0, return_days=7)
     log = fk.read_events(shop.events)
-    features, labels = fk.training_set(log, shop.end - pd.Timedelta("14D"), horizon="14D")
+    features, labels = fk.training_set(log, log.end - pd.Timedelta("14D"), horizon="14D")
+    assert labels.nunique() == 2
     model = fk.LogisticRegression(standardize=True).fit(features, labels)
     assert "stage" in model.feature_names  # the categorical stage is one-hot encoded
     scores = model.score(features)
@@ -372,3 +372,23 @@ def test_categories_of_any_type_survive_documents() -> None:
     assert model.coef_names_ == ["a", "k=0", "k=1", "k=2", "s=app", "s=web"]
     copy = fk.Scorer.from_json(model.to_json())
     np.testing.assert_array_equal(copy.score(frame), model.score(frame))
+
+
+def test_remembers_how_its_features_were_made(tmp_path: Path) -> None:
+    # Trained on features with decayed counts, the saved model tells the batch job to make them.
+    shop = fk.datasets.shop_events(3000, days=60, seed=2, returning=2.0, return_days=7)
+    log = fk.read_events(shop.events, segments=["product_id", "category"])
+    options = {"decay": [("add_to_cart", 7.0)], "event_counts": ["subscribe"]}
+    at = log.end - pd.Timedelta("14D")
+    features, labels = fk.training_set(log, at, horizon="14D", **options)
+    model = fk.LogisticRegression(standardize=True).fit(features, labels)
+    assert model.feature_options() == {"decay": [["add_to_cart", 7.0]], "event_counts": ["subscribe"]}
+    model.save(tmp_path / "model.json")
+    loaded = fk.Scorer.load(tmp_path / "model.json")
+    assert loaded.feature_options() == model.feature_options()
+    scored = fk.score_leads(log, {"m": tmp_path / "model.json"}, at=at, progress=False)
+    assert isinstance(scored, pd.DataFrame)
+    np.testing.assert_allclose(scored["m_score"].to_numpy(), model.score(features).to_numpy(), rtol=0, atol=1e-15)
+    # Arrays carry no recipe: no options.
+    plain = fk.LogisticRegression(standardize=True).fit(features.select_dtypes("number").to_numpy(), labels.to_numpy())
+    assert plain.feature_options() == {}

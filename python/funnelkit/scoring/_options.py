@@ -8,6 +8,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from funnelkit.events import EventLog, EventSource, read_events
 
 __all__ = ["feature_columns", "merge_feature_options", "read_log"]
@@ -28,7 +30,7 @@ def merge_feature_options(named: Iterable[tuple[str, Mapping[str, Any]]]) -> dic
                 merged[key], asked_by[key] = value, who
                 continue
             old = merged[key]
-            if _same(old, value):
+            if _same(_durations(key, old), _durations(key, value)):
                 continue
             if key == "event_counts" and (old is True or value is True):
                 merged[key] = True
@@ -39,6 +41,19 @@ def merge_feature_options(named: Iterable[tuple[str, Mapping[str, Any]]]) -> dic
                 raise ValueError(f"feature option {key!r}: {asked_by[key]} needs {old!r} but {who} needs {value!r}; "
                                  "score them in separate jobs")
     return merged
+
+
+_DURATIONS = ("window", "session_gap", "journey_gap")
+
+
+def _durations(key: str, value: Any) -> Any:
+    """Durations compared as such: "30D", "30 days 00:00:00" and Timedelta(days=30) agree."""
+    if key in _DURATIONS and value is not None:
+        try:
+            return pd.Timedelta(value).value
+        except (TypeError, ValueError):
+            return value
+    return value
 
 
 def _is_list(value: Any) -> bool:

@@ -134,7 +134,8 @@ class ScoreEvaluation:
             _, ax = _pyplot().subplots(figsize=(5, 4.5))
         table = self.calibration
         rate = table["observed_rate"].to_numpy()
-        error = np.vstack([rate - table["lower"].to_numpy(), table["upper"].to_numpy() - rate])
+        # clipped: rounding can put a Wilson bound a hair past the rate (0 buyers in a bin)
+        error = np.clip(np.vstack([rate - table["lower"].to_numpy(), table["upper"].to_numpy() - rate]), 0, None)
         ax.errorbar(table["mean_score"], rate, yerr=error, marker="o", capsize=3, label=label)
         if self.log_loss is not None:
             top = max(float(table["mean_score"].max()), float(table["upper"].max()))

@@ -81,6 +81,8 @@ Blocks run on the engine's threads but take turns on the GIL.
 
 from __future__ import annotations
 
+import inspect
+import json
 import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -238,6 +240,10 @@ def lead_features(
     """Behavioural features of every lead as of ``at`` (see the module documentation for each
     column's definition).
 
+    The frame's ``attrs["feature_options"]`` records the options that differ from the defaults
+    (as JSON values): a :class:`~funnelkit.LogisticRegression` fitted on the frame keeps them,
+    so that :func:`~funnelkit.score_leads` computes the same columns when it scores.
+
     Parameters
     ----------
     events:
@@ -272,6 +278,10 @@ def lead_features(
     """
     from funnelkit.fit import DEFAULT_MAPPING, DEFAULT_REPEAT, _absorbing, _duration_ns, _stage_codes
 
+    recipe = _recipe(
+        mapping=mapping, window=window, success=success, failure=failure, repeat=repeat, journey_gap=journey_gap,
+        session_gap=session_gap, roles=roles, products=products, categories=categories,
+        top_categories=top_categories, decay=decay, event_counts=event_counts, features=features)
     log, product_codes, category_codes, category_names = _read(events, products, categories, read_options)
     cut = log.observed_until
     at_ns = cut if at is None else _timestamp_ns(at)
@@ -340,7 +350,33 @@ def lead_features(
         if name in out:
             raise ValueError(f"feature column {name!r} is computed twice (a built-in or another feature has it)")
         out[name] = column[name]
-    return pd.DataFrame(out, index=index)
+    frame = pd.DataFrame(out, index=index)
+    frame.attrs["feature_options"] = recipe  # how these columns were made: scorers trained on them keep it
+    return frame
+
+
+def _recipe(**given: Any) -> dict[str, Any]:
+    """The options that differ from lead_features' defaults, as JSON values: what a scorer
+    trained on these features stores, so that scoring computes the same columns. Options JSON
+    cannot hold (a callable mapping, an unregistered feature) are left out; scoring then finds
+    their columns missing and says so."""
+    defaults = {name: p.default for name, p in inspect.signature(lead_features).parameters.items()}
+    recipe: dict[str, Any] = {}
+    for name, value in given.items():
+        if name == "features":
+            value = [f if isinstance(f, str) else f.type_name() for f in value]
+            if any(v.startswith("unregistered:") for v in value):
+                continue
+        if isinstance(value, (tuple, list)) and not value and defaults[name] in ((), False):
+            continue
+        try:
+            if value == defaults[name]:
+                continue
+            encoded = json.loads(json.dumps(value if not isinstance(value, pd.Timedelta) else str(value)))
+        except (TypeError, ValueError):
+            continue
+        recipe[name] = encoded
+    return recipe
 
 
 def _read(events: EventSource, products: str | None, categories: str | None,

@@ -260,9 +260,18 @@ class LogisticRegression(_ClassifierBase, _EstimatorBase, Scorer):  # type: igno
                 "solver": result["solver"],
                 "n_features_in": _column_count(X),
                 "feature_names_in": feature_names_in,
+                # How fk.lead_features made X (decayed counts, mapping...), so that the batch
+                # job computes the same columns at scoring time.
+                "feature_options": dict(X.attrs.get("feature_options", {})) if isinstance(X, pd.DataFrame) else {},
             }
         )
         return self
+
+    def feature_options(self) -> dict[str, Any]:
+        """The :func:`funnelkit.lead_features` options the training features were made with
+        (empty when they did not come from it)."""
+        self._check_fitted()
+        return dict(self._state.get("feature_options", {}))
 
     def _penalty(self) -> tuple[float, float]:
         """(C, l1_ratio) after scikit-learn's older ``penalty`` spelling."""
@@ -529,8 +538,12 @@ def _threads(threads: int | None) -> int:
 
 
 def _usable(column: pd.Series) -> bool:
+    """Whether the default selection fits on a column: numbers, booleans and categoricals with
+    at least one category (a log without a category column gives empty top_category_j)."""
     dtype = column.dtype
-    return isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(dtype) or (
+    if isinstance(dtype, pd.CategoricalDtype):
+        return len(dtype.categories) > 0
+    return pd.api.types.is_bool_dtype(dtype) or (
         pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype)
     )
 
@@ -573,9 +586,9 @@ def _raw_column(frame: pd.DataFrame, name: str, categories: list[Any] | None) ->
     if categories is not None:
         known = pd.Index(categories)
         if isinstance(column.dtype, pd.CategoricalDtype):
-            lookup = known.get_indexer(column.cat.categories)
-            codes = column.cat.codes.to_numpy()
-            return np.asarray(np.where(codes >= 0, lookup[codes], -1), dtype=np.float64)
+            # code -1 (missing) picks the appended -1, which also covers a column without categories
+            lookup = np.append(known.get_indexer(column.cat.categories), -1)
+            return np.asarray(lookup[column.cat.codes.to_numpy()], dtype=np.float64)
         return np.asarray(known.get_indexer(column.to_numpy(dtype=object)), dtype=np.float64)
     if isinstance(column.dtype, pd.CategoricalDtype) or column.dtype == object:
         raise FeatureValueError(
