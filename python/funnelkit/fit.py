@@ -515,7 +515,10 @@ def _build_funnel(table: pd.DataFrame, stages: pd.DataFrame, durations: Mapping[
                            "observed_until": str(options["observed_until"]), "leads": options["leads"],
                            "events_used": options["events_used"]}}
     funnel = Funnel(name, time_unit=options["time_unit"], drop_stage=LEFT, metadata=metadata)
-    seen = set(table["source"]) | set(table["target"]) | set(stages.loc[stages["starts"] > 0, "stage"])
+    # A stage entered only in the last window (censored entries) stays in the funnel, with the
+    # placeholder edge below: leads scored tonight may be in it.
+    seen = set(table["source"]) | set(table["target"]) | set(stages.loc[stages["starts"] > 0, "stage"]) | set(
+        stages.loc[stages["censored"] > 0, "stage"])
     for row in stages.itertuples():
         if row.stage not in seen:
             continue
@@ -536,7 +539,9 @@ def _build_funnel(table: pd.DataFrame, stages: pd.DataFrame, durations: Mapping[
     unknown = stages.loc[(stages["kind"] == "transient") & (stages["entries"] == 0) & stages["stage"].isin(seen)]
     for stage in unknown["stage"]:
         funnel.add_edge(stage, LEFT, 1.0, delay=Fixed(window), metadata={"count": 0, "exposure": 0})
-    starts = stages.loc[stages["starts"] > 0]
+    # Journeys starting at an absorbing stage (an unsubscribe as a lead's first mapped event)
+    # are counted in `starts` but cannot be entry weights: a funnel is entered at a transient stage.
+    starts = stages.loc[(stages["starts"] > 0) & (stages["kind"] == "transient")]
     if len(starts):
         funnel.set_entry(dict(zip(starts["stage"], starts["starts"].astype(float), strict=True)))
     return funnel

@@ -268,3 +268,26 @@ def test_round_trip_on_a_random_funnel_with_exponential_delays():
     for row in fit.transitions[(fit.transitions.target != "left") & (fit.transitions["count"] >= 200)].itertuples():
         assert row.exponential_mean_low <= means[(row.source, row.target)] <= row.exponential_mean_high
     assert fit.funnel.analyze().success_probability == pytest.approx(truth.analyze().success_probability, rel=0.1)
+
+
+def test_a_journey_starting_at_an_absorbing_stage_leaves_the_funnel_analysable():
+    # Lead 2's first mapped event is an unsubscribe: counted as a start, never an entry weight.
+    frame = pd.DataFrame({"lead_id": [1, 1, 2, 3], "timestamp": pd.to_datetime(
+        ["2026-01-01", "2026-01-02", "2026-01-01", "2026-03-01"]),
+        "event": ["page_view", "add_to_cart", "unsubscribe", "page_view"]})
+    fit = fk.fit_funnel(frame, window="7D", progress=False)
+    assert int(fit.stages.set_index("stage").loc["unsubscribed", "starts"]) == 1
+    assert fit.funnel.analyze().success_probability == 0.0
+    assert set(fit.funnel.to_dict()["entry"]) == {"visit"}
+
+
+def test_a_stage_entered_only_in_the_last_window_stays_in_the_funnel():
+    # "cart" is entered only within the window before the cut: censored, yet leads are in it.
+    frame = pd.DataFrame({"lead_id": [1, 1, 2, 2], "timestamp": pd.to_datetime(
+        ["2026-01-01", "2026-01-02", "2026-02-27", "2026-02-28"]),
+        "event": ["page_view", "product_view", "page_view", "add_to_cart"]})
+    fit = fk.fit_funnel(frame, window="7D", progress=False)
+    assert "cart" in fit.funnel
+    placeholder = fit.transitions.set_index(["source", "target"])
+    assert ("cart", "left") not in placeholder.index  # not estimated: a placeholder edge only
+    assert fit.funnel.analyze().success_probability == 0.0

@@ -257,9 +257,15 @@ class FunnelScorer(Scorer):
         code = self._codes.get(name)
         if code is not None:
             return code
-        if name == LEFT:
+        if name == LEFT or name in (self._failure or ()):
             drop = self._chain.drop_state
             return _LEFT_CODE if drop is None else int(drop)
+        if name in (self._success or ()):
+            # An absorbing success stage the fit never saw entered (all its entries were still
+            # open at the cut): the lead has bought, as in any success stage of the funnel.
+            bought = [code for code, kind in enumerate(self._kinds) if kind == "success"]
+            if bought:
+                return bought[0]
         raise UnknownStageError(f"stage {name!r} is not a stage of the funnel {self._funnel.name!r} (stages: "
                                 f"{', '.join(self._names[:20])}{', ...' if len(self._names) > 20 else ''}; "
                                 f"or {NOT_ENTERED!r}, {LEFT!r})", subject=name)
