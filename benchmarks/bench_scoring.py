@@ -197,7 +197,7 @@ def main() -> None:
         path, facts = dataset(target, args)
         rows: dict[str, dict[str, Any]] = {}
         for tool in CONTENDERS:
-            status, value, _ = capped(lambda tool=tool: measure(tool, path, args.runs), args.cap)
+            status, value, _ = capped(lambda tool=tool, path=path: measure(tool, path, args.runs), args.cap)
             rows[tool] = value if status == "ok" else {"note": f"{status} {value or ''}".strip()}
         ours = rows["funnelkit"].get("seconds", math.nan)
         for tool, r in rows.items():

@@ -8,12 +8,37 @@ timestamp (the log's default cut); then each part is read back and fitted on its
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+
+def split_log(path: Path, read_options: Mapping[str, Any], extra_columns: Sequence[str], parts: int,
+              directory: str) -> tuple[list[Path], pd.Timestamp]:
+    """Splits an event file by lead (the columns read_events reads with ``read_options``, plus
+    ``extra_columns``); returns the parts and the log's cut: ``read_options["observed_until"]``,
+    else the last timestamp of the whole file."""
+    from funnelkit.errors import EventLogError
+    from funnelkit.events import _nanoseconds, _Problems
+
+    if not path.exists():
+        raise FileNotFoundError(f"no event log at {path}")
+    lead, time = read_options.get("lead", "lead_id"), read_options.get("time", "timestamp")
+    segments = read_options.get("segments", ())
+    columns = [lead, time, read_options.get("event", "event"), read_options.get("value") or "value",
+               *([segments] if isinstance(segments, str) else segments), *extra_columns]
+    files, latest = split_by_lead(path, list(dict.fromkeys(columns)), lead, time, parts, directory)
+    cut = read_options.get("observed_until")
+    if cut is None:
+        present = latest.dropna().reset_index(drop=True)
+        if present.empty:
+            raise EventLogError(f"{path}: the event log has no rows with a timestamp")
+        stamps = _nanoseconds(present, time, read_options.get("time_unit", "s"), _Problems("raise", len(present)))
+        cut = pd.Timestamp(int(stamps.max()), unit="ns")
+    return files, pd.Timestamp(cut)
 
 
 def split_by_lead(path: Path, columns: Sequence[str], lead: str, time: str, parts: int,

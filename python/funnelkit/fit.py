@@ -292,26 +292,15 @@ def fit_funnel(
 def _fit_in_parts(path: Any, parts: int, observed_until: object, read_options: Mapping[str, Any],
                   arguments: Mapping[str, Any]) -> FunnelFit:
     from funnelkit import _spill
-    from funnelkit.events import _nanoseconds, _Problems
 
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError("parts= needs a CSV or Parquet file path")
     if not (isinstance(parts, int) and parts >= 1):
         raise ValueError(f"parts must be a positive integer, got {parts!r}")
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no event log at {path}")
-    lead, time = read_options.get("lead", "lead_id"), read_options.get("time", "timestamp")
-    segments = read_options.get("segments", ())
-    columns = [lead, time, read_options.get("event", "event"), read_options.get("value") or "value",
-               *([segments] if isinstance(segments, str) else segments)]
     with tempfile.TemporaryDirectory(prefix="funnelkit-parts-") as directory:
-        files, latest = _spill.split_by_lead(path, columns, lead, time, parts, directory)
-        if observed_until is None:
-            stamps = _nanoseconds(latest.dropna().reset_index(drop=True), time,
-                                  read_options.get("time_unit", "s"), _Problems("raise", len(latest.dropna())))
-            observed_until = pd.Timestamp(int(stamps.max()), unit="ns")
-        return fit_funnel(files, observed_until=observed_until, **arguments, **read_options)
+        options = {**read_options, "observed_until": observed_until}
+        files, cut = _spill.split_log(Path(path), options, (), parts, directory)
+        return fit_funnel(files, observed_until=cut, **arguments, **read_options)
 
 
 def _as_chunks(events: Any, observed_until: object, read_options: Mapping[str, Any]) -> list[Any] | Iterable[Any]:

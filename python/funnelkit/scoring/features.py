@@ -398,7 +398,8 @@ def _read(events: EventSource, products: str | None, categories: str | None,
     for role, (name, default) in wanted.items():
         if name is None or name not in available:
             if name is not None and name != default:
-                raise MissingColumnError(f"the event log has no {role} column {name!r} (pass {role}=None to go without)",
+                raise MissingColumnError(f"the event log has no {role} column {name!r} "
+                                         f"(pass {role}=None to go without)",
                                          subject=name)
             codes[role] = None
             continue

@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 
 from funnelkit._progress import _tqdm
-from funnelkit.errors import EventLogError, ScorerFormatError
+from funnelkit.errors import ScorerFormatError
 from funnelkit.events import EventLog, EventSource
 from funnelkit.scoring._options import feature_columns, merge_feature_options, read_log
 from funnelkit.scoring.base import Scorer
@@ -329,24 +329,10 @@ def _parts(path: Path, parts: int, options: Mapping[str, Any], at: object, job: 
     Parquet file; the layers are then assigned once over every lead's score (a few bytes a
     lead), and the parked parts handed over with their layer column."""
     from funnelkit import _spill
-    from funnelkit.events import _nanoseconds, _Problems
 
-    if not path.exists():
-        raise FileNotFoundError(f"no event log at {path}")
-    lead, time_column = options.get("lead", "lead_id"), options.get("time", "timestamp")
-    segments = options.get("segments", ())
-    columns = [lead, time_column, options.get("event", "event"), options.get("value") or "value",
-               *([segments] if isinstance(segments, str) else segments), *feature_columns(job.feature_options)]
     with tempfile.TemporaryDirectory(prefix="funnelkit-score-") as directory:
-        files, latest = _spill.split_by_lead(path, columns, lead, time_column, parts, directory)
-        present = latest.dropna().reset_index(drop=True)
-        if present.empty:
-            raise EventLogError(f"{path}: the event log has no rows with a timestamp")
-        cut = options.get("observed_until")
-        if cut is None:
-            stamps = _nanoseconds(present, time_column, options.get("time_unit", "s"), _Problems("raise", len(present)))
-            cut = pd.Timestamp(int(stamps.max()), unit="ns")
-        scoring_time = _scoring_time(at, pd.Timestamp(cut))
+        files, cut = _spill.split_log(path, options, feature_columns(job.feature_options), parts, directory)
+        scoring_time = _scoring_time(at, cut)
         per_part = {**options, "observed_until": cut}
         defer = job.layers is not None
         with _part_bar(len(files) * (2 if defer else 1), job.progress) as step:

@@ -96,7 +96,8 @@ def _horizon_ns(horizon: object) -> int:
         try:
             ns = float(pd.Timedelta(horizon).value)
         except (ValueError, TypeError) as error:
-            raise ValueError(f"horizon must be a duration such as '14D' or a number of days, got {horizon!r}") from error
+            raise ValueError(
+                f"horizon must be a duration such as '14D' or a number of days, got {horizon!r}") from error
     if not (ns > 0 and math.isfinite(ns)):
         raise ValueError(f"horizon must be positive, got {horizon!r}")
     return int(ns)

@@ -150,7 +150,8 @@ class LogisticRegression(_ClassifierBase, _EstimatorBase, Scorer):  # type: igno
     >>> model = fk.LogisticRegression().fit(x, [0, 0, 1, 1])
     >>> model.predict(x).tolist()
     [0, 0, 1, 1]
-    >>> fk.Scorer.from_json(model.to_json()).predict_proba(x).round(3).tolist() == model.predict_proba(x).round(3).tolist()
+    >>> copy = fk.Scorer.from_json(model.to_json())
+    >>> bool((copy.predict_proba(x) == model.predict_proba(x)).all())
     True
     """
 
@@ -608,7 +609,7 @@ def _one_hot(
     the level count per feature (0: numeric)."""
     design: list[np.ndarray] = []
     levels: list[int] = []
-    for values, name in zip(raw, names):
+    for values, name in zip(raw, names, strict=True):
         if name in categories:
             count = len(categories[name])
             levels.append(count)
