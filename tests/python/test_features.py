@@ -311,3 +311,9 @@ def test_bad_features_and_bad_input_raise_clear_errors() -> None:
     plain = fk.lead_features(frame.drop(columns=["product_id", "category"]), progress=False)
     assert (plain["distinct_products"] == 0).all() and plain["top_category_1"].isna().all()
     assert math.isfinite(plain["time_in_stage_days"].max())
+
+
+def test_a_feature_without_compute_is_refused_when_defined() -> None:
+    with pytest.raises(TypeError, match="must define compute"):
+        class Incomplete(fk.LeadFeature):  # noqa: F841 - defining it is the test
+            names = ["x"]

@@ -187,9 +187,17 @@ class LeadFeature(_core.LeadFeature):
     #: The columns :meth:`compute` returns (a class attribute or a property).
     names: Sequence[str] = ()
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # The engine's base class cannot be an ABC (pybind11's metaclass), so the abstract
+        # method is checked when a subclass is defined rather than when the engine calls it.
+        super().__init_subclass__(**kwargs)
+        if cls.compute is LeadFeature.compute:
+            raise TypeError(f"{cls.__qualname__} must define compute(table, at)")
+
     def compute(self, table: LeadTable, at: int) -> np.ndarray:
-        """The feature values of the block's leads: ``table.n_leads`` x ``len(names)``."""
-        raise NotImplementedError(f"{type(self).__qualname__} must define compute(table, at)")
+        """The feature values of the block's leads: ``table.n_leads`` x ``len(names)``
+        (abstract: every subclass defines it)."""
+        raise TypeError(f"{type(self).__qualname__} must define compute(table, at)")
 
     def params(self) -> dict[str, Any]:
         """Constructor arguments, so a registered feature can be rebuilt by name."""
