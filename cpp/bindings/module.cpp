@@ -23,6 +23,7 @@ PYBIND11_MODULE(_core, m) {
   funnelkit::bindings::register_markov(m);
   funnelkit::bindings::register_events(m);
   funnelkit::bindings::register_reports(m);
+  funnelkit::bindings::register_scoring(m);
   funnelkit::bindings::register_scoring_features(m);
   funnelkit::bindings::register_scoring_logistic(m);
   funnelkit::bindings::register_scoring_funnel(m);

@@ -112,6 +112,7 @@ void register_model(py::module_& m);
 void register_events(py::module_& m);
 void register_markov(py::module_& m);
 void register_reports(py::module_& m);
+void register_scoring(py::module_& m);
 void register_scoring_features(py::module_& m);
 void register_scoring_logistic(py::module_& m);
 void register_scoring_funnel(py::module_& m);

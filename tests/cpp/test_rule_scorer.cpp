@@ -194,3 +194,26 @@ TEST(RuleScorer, SameResultsOnAnyThreadCount) {
     ASSERT_EQ(one[i], std::clamp(total, -1.0, 8.0));
   }
 }
+
+// The engine's generic path (scoring::score_in_blocks) scores any Scorer block by block; the
+// result equals one call over all rows for any block size and thread count.
+TEST(ScoreInBlocks, EqualsOneCallForAnyBlockSizeAndThreadCount) {
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<double> uniform(0.0, 5.0);
+  std::vector<std::vector<double>> columns(2, std::vector<double>(10'007));
+  for (auto& column : columns)
+    for (auto& x : column) x = std::floor(uniform(rng));
+  const RuleScorer scorer({condition("a >= 2", "a", RuleOp::greater_equal, 2.0, 10.0), per_unit("per b", "b", 1.5, 6.0)});
+  const auto features = view(columns);
+  std::vector<double> whole(features.rows);
+  scorer.score(features, whole);
+  for (const std::size_t block : {1ul, 7ul, 4096ul, 100'000ul}) {
+    for (const std::size_t threads : {1ul, 2ul, 5ul}) {
+      std::vector<double> blocks(features.rows, -1.0);
+      score_in_blocks(scorer, features, blocks, threads, {}, block);
+      EXPECT_EQ(blocks, whole) << "block " << block << ", threads " << threads;
+    }
+  }
+  std::vector<double> short_output(features.rows - 1);
+  EXPECT_THROW(score_in_blocks(scorer, features, short_output), FunnelError);
+}

@@ -100,3 +100,30 @@ def test_features_are_checked_before_scoring(carts: type[Carts]) -> None:
         scorer.score(FEATURES.assign(cart_adds=FEATURES["stage"]))
     with pytest.raises(TypeError, match="DataFrame"):
         scorer.score(FEATURES.to_numpy())  # type: ignore[arg-type]
+
+
+def test_the_engine_scores_a_python_scorer_through_its_trampoline(carts: type[Carts]) -> None:
+    from funnelkit import _core
+
+    rng = np.random.default_rng(3)
+    x = np.asfortranarray(rng.integers(0, 5, size=(10_001, 2)).astype(np.float64))
+    scorer = carts(1.5)
+    direct = scorer.score_matrix(x)
+    engine = scorer.engine()
+    assert isinstance(engine, _core.Scorer)
+    for threads, block_rows in [(1, 10_001), (2, 333), (4, 1)]:
+        np.testing.assert_array_equal(_core.score_in_blocks(engine, x, threads, block_rows), direct)
+
+    class Short(Carts):
+        def score_matrix(self, x: np.ndarray) -> np.ndarray:
+            return np.zeros(len(x) - 1)
+
+    with pytest.raises(fk.FeatureValueError, match="returned 99 values for 100"):
+        _core.score_in_blocks(Short().engine(), x[:100], 2, 1000)
+
+    class Failing(Carts):
+        def score_matrix(self, x: np.ndarray) -> np.ndarray:
+            raise ZeroDivisionError("no scores today")
+
+    with pytest.raises(ZeroDivisionError, match="no scores today"):  # raised from an engine thread
+        _core.score_in_blocks(Failing().engine(), x, 2, 100)

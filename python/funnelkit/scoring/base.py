@@ -44,6 +44,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from funnelkit import _core
 from funnelkit.errors import FeatureValueError, MissingFeatureError, ScorerFormatError
 
 __all__ = ["BUILTIN_SCORERS", "SCORER_FORMAT", "SCORER_VERSION", "Scorer", "feature_matrix", "write_atomically"]
@@ -138,6 +139,12 @@ class Scorer(ABC):
         batch job."""
         return {}
 
+    def engine(self) -> _core.Scorer:
+        """This scorer as the engine's ``scoring::Scorer``: a pybind11 trampoline that calls
+        :meth:`score_matrix` (and :meth:`contributions_matrix`) once per block of rows, taking
+        the GIL, wherever the engine scores, e.g. ``_core.score_in_blocks``."""
+        return _EngineScorer(self)
+
     # -- on DataFrames -------------------------------------------------------------------
     def score(self, features: pd.DataFrame) -> pd.Series:
         """Scores of the leads in ``features`` (a Series on its index, named ``"score"``)."""
@@ -220,6 +227,31 @@ class Scorer(ABC):
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params().items() if not isinstance(v, (list, dict)))
         return f"{type(self).__name__}({args})"
+
+
+class _EngineScorer(_core.Scorer):
+    """The engine's view of a Python scorer (see :meth:`Scorer.engine`); the trampoline calls
+    these methods, which hand over to the scorer."""
+
+    def __init__(self, scorer: Scorer) -> None:
+        super().__init__()
+        self.scorer = scorer
+
+    @property
+    def feature_names(self) -> list[str]:
+        return list(self.scorer.feature_names)
+
+    def type_name(self) -> str:
+        return self.scorer.type_name()
+
+    def params(self) -> dict[str, Any]:
+        return self.scorer.params()
+
+    def score_matrix(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(self.scorer.score_matrix(x), dtype=np.float64)
+
+    def contributions_matrix(self, x: np.ndarray) -> np.ndarray | None:
+        return self.scorer.contributions_matrix(x)
 
 
 def write_atomically(path: Path, data: bytes) -> None:

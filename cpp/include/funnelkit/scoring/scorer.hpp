@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "funnelkit/core/parallel.hpp"
 #include "funnelkit/model/extension.hpp"
 
 namespace funnelkit::scoring {
@@ -49,6 +50,13 @@ class Scorer {
     std::fill(out.begin(), out.end(), 0.0);
   }
 };
+
+/// Scores every row with any scorer (built-in or a Python extension): rows are cut into fixed
+/// blocks of `block_rows` scored on up to `threads` threads, so the result does not depend on
+/// the thread count. A Python scorer takes the GIL per block, so its blocks take turns.
+/// Throws FeatureValue when a feature column is shorter than `features.rows`.
+void score_in_blocks(const Scorer& scorer, const FeatureMatrix& features, std::span<double> out,
+                     std::size_t threads = 0, const Progress& progress = {}, std::size_t block_rows = 65536);
 
 }  // namespace funnelkit::scoring
 
