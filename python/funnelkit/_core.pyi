@@ -340,3 +340,15 @@ class Scorer:
     def __init__(self) -> None: ...
 
 def score_in_blocks(scorer: Scorer, x: npt.ArrayLike, threads: int, block_rows: int) -> npt.NDArray[np.float64]: ...
+
+# -- simulate (internal until the triggers land) -----------------------------------------------
+def simulate_journeys(
+    chain: Chain,
+    arrivals: npt.ArrayLike,
+    horizon: float,
+    bin_width: float,
+    seed: int,
+    max_transitions: int,
+    threads: int,
+    progress: Callable[[int, int], None] | None,
+) -> dict[str, Any]: ...
