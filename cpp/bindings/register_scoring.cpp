@@ -1,6 +1,6 @@
 // Bindings of the scoring interface: the trampoline that lets a Python scorer run inside the
 // engine, and the engine's generic block-wise scoring of any scorer.
-#include "pybind11.hpp"
+#include "feature_matrix.hpp"
 
 #include <algorithm>
 #include <span>
@@ -15,7 +15,6 @@ namespace {
 
 using scoring::FeatureMatrix;
 using scoring::Scorer;
-using Matrix = py::array_t<double, py::array::f_style | py::array::forcecast>;
 
 // Lets a Python scorer (funnelkit.Scorer, through its engine() adapter) stand wherever the engine
 // takes a scoring::Scorer. Each call takes the GIL and copies the block into one NumPy matrix:
@@ -54,8 +53,8 @@ class PyScorer : public Scorer, public py::trampoline_self_life_support {
  private:
   py::object self() const { return py::cast(static_cast<const Scorer*>(this)); }
 
-  static Matrix as_matrix(const FeatureMatrix& features) {
-    Matrix x({static_cast<py::ssize_t>(features.rows), static_cast<py::ssize_t>(features.cols())});
+  static FeatureArray as_matrix(const FeatureMatrix& features) {
+    FeatureArray x({static_cast<py::ssize_t>(features.rows), static_cast<py::ssize_t>(features.cols())});
     for (std::size_t j = 0; j < features.cols(); ++j)
       std::copy_n(features.columns[j].data(), features.rows, x.mutable_data() + j * features.rows);
     return x;
@@ -74,15 +73,6 @@ class PyScorer : public Scorer, public py::trampoline_self_life_support {
   }
 };
 
-FeatureMatrix feature_view(const Matrix& x) {
-  if (x.ndim() != 2) throw std::invalid_argument("x must be a 2-D array (leads x features)");
-  FeatureMatrix features;
-  features.rows = static_cast<std::size_t>(x.shape(0));
-  for (py::ssize_t j = 0; j < x.shape(1); ++j)
-    features.columns.emplace_back(x.data() + static_cast<std::size_t>(j) * features.rows, features.rows);
-  return features;
-}
-
 }  // namespace
 
 void register_scoring(py::module_& m) {
@@ -91,7 +81,7 @@ void register_scoring(py::module_& m) {
 
   m.def(
       "score_in_blocks",
-      [](const Scorer& scorer, const Matrix& x, std::size_t threads, std::size_t block_rows) {
+      [](const Scorer& scorer, const FeatureArray& x, std::size_t threads, std::size_t block_rows) {
         const auto features = feature_view(x);
         std::vector<double> out(features.rows);
         {

@@ -43,27 +43,12 @@ scoring::LogisticSolver parse_solver(const std::string& name) {
   throw std::invalid_argument("unknown solver '" + name + "' (expected auto, newton or lbfgs)");
 }
 
-// Runs `work(block view, begin, rows)` over row blocks on `threads` threads, interruptibly.
+// Runs `work(block view, begin, rows)` over the engine's row blocks without the GIL.
 template <class Work>
 void over_blocks(const FeatureMatrix& x, std::size_t threads, Work&& work) {
-  const std::size_t blocks = (x.rows + score_block_rows - 1) / score_block_rows;
   const py::object none = py::none();
   const auto report = python_progress(none);
-  run_cancellable([&] {
-    parallel_for(
-        blocks, threads,
-        [&](std::size_t b) {
-          const std::size_t begin = b * score_block_rows;
-          const std::size_t rows = std::min(x.rows, begin + score_block_rows) - begin;
-          FeatureMatrix view;
-          view.rows = rows;
-          view.columns.reserve(x.cols());
-          for (const auto& c : x.columns) view.columns.push_back(c.subspan(begin, rows));
-          work(view, begin, rows);
-        },
-        report, 0);
-    return 0;
-  });
+  run_cancellable([&] { scoring::for_row_blocks(x, threads, score_block_rows, report, work); });
 }
 
 }  // namespace

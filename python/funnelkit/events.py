@@ -437,12 +437,22 @@ def _order_values(column: pd.Series) -> np.ndarray | None:
 
 def _timestamp_ns(value: object) -> int:
     """A timestamp-like (string, datetime, pd.Timestamp; time zones converted) as UTC nanoseconds."""
-    stamp = pd.Timestamp(value)
+    return int(_utc_timestamp(value).as_unit("ns").value)
+
+
+def _utc_timestamp(value: object, what: str | None = None) -> pd.Timestamp:
+    """A timestamp-like as a naive UTC pd.Timestamp (time zones converted). ``what`` names the
+    argument in the ValueError an unparseable value or NaT raises."""
+    message = f"{what} must be a timestamp, got {value!r}" if what else f"expected a timestamp, got {value!r}"
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError) as error:
+        if what is None:
+            raise
+        raise ValueError(message) from error
     if stamp is pd.NaT:
-        raise ValueError(f"expected a timestamp, got {value!r}")
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert("UTC").tz_localize(None)
-    return int(stamp.as_unit("ns").value)
+        raise ValueError(message)
+    return stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo is not None else stamp
 
 
 def _encode(column: pd.Series) -> tuple[np.ndarray, pd.Index]:

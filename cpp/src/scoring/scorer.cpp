@@ -1,7 +1,6 @@
 // Scoring any scorer in fixed blocks of rows, in parallel.
 #include "funnelkit/scoring/scorer.hpp"
 
-#include <algorithm>
 #include <string>
 
 #include "funnelkit/core/errors.hpp"
@@ -17,20 +16,10 @@ void score_in_blocks(const Scorer& scorer, const FeatureMatrix& features, std::s
     if (column.size() < features.rows)
       throw FunnelError(ErrorKind::FeatureValue, "a feature column has " + std::to_string(column.size()) +
                                                      " values for " + std::to_string(features.rows) + " rows");
-  block_rows = std::max<std::size_t>(block_rows, 1);
-  const std::size_t blocks = (features.rows + block_rows - 1) / block_rows;
-  parallel_for(
-      blocks, threads,
-      [&](std::size_t b) {
-        const std::size_t begin = b * block_rows;
-        const std::size_t rows = std::min(block_rows, features.rows - begin);
-        FeatureMatrix block;
-        block.rows = rows;
-        block.columns.reserve(features.cols());
-        for (const auto& column : features.columns) block.columns.push_back(column.subspan(begin, rows));
-        scorer.score(block, out.subspan(begin, rows));
-      },
-      progress, 1);
+  for_row_blocks(features, threads, block_rows, progress,
+                 [&](const FeatureMatrix& block, std::size_t begin, std::size_t rows) {
+                   scorer.score(block, out.subspan(begin, rows));
+                 });
 }
 
 }  // namespace funnelkit::scoring

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from funnelkit.errors import LabelError
-from funnelkit.events import EventSource
+from funnelkit.events import EventSource, _utc_timestamp
 from funnelkit.scoring._options import merge_feature_options, read_log
 from funnelkit.scoring.base import Scorer
 from funnelkit.scoring.evaluation import ScoreEvaluation, evaluate
@@ -141,7 +141,7 @@ def backtest(log: EventSource, make_scorer: ScorerFactory, *, start: object, fol
     base_options = dict(feature_kwargs or {})
     events = read_log(log, dict(read_options or {}), merge_feature_options([("feature_kwargs", base_options),
                                                                           ("the scorer", _options_of(make_scorer))]))
-    first = _timestamp(start, "start")
+    first = _utc_timestamp(start, "start")
     cuts = [first + k * step for k in range(int(folds))]
     if cuts[-1] + window > events.end:
         raise LabelError(
@@ -246,11 +246,3 @@ def _duration(value: object, what: str) -> pd.Timedelta:
     return duration
 
 
-def _timestamp(value: object, what: str) -> pd.Timestamp:
-    try:
-        stamp = pd.Timestamp(value)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"{what} must be a timestamp, got {value!r}") from error
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert("UTC").tz_localize(None)
-    return stamp

@@ -133,6 +133,11 @@ class Scorer(ABC):
         job writes as more columns; none by default."""
         return pd.DataFrame(index=features.index)
 
+    def score_all(self, features: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
+        """:meth:`score` and :meth:`extra_scores` together: what the batch job writes. A
+        scorer whose extra outputs come from the same computation overrides it to do it once."""
+        return self.score(features), self.extra_scores(features)
+
     def feature_options(self) -> dict[str, Any]:
         """Extra arguments :func:`funnelkit.lead_features` needs to compute this scorer's
         features (say, the event mapping a funnel score reads stages with); merged by the

@@ -208,6 +208,13 @@ class FunnelScorer(Scorer):
         _, revenue = self._engine.evaluate(codes, times)
         return pd.DataFrame({"expected_revenue": revenue}, index=features.index)
 
+    def score_all(self, features: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
+        """Score and expected revenue from one pass of the engine."""
+        codes, times = self._frame_inputs(features)
+        purchase, revenue = self._engine.evaluate(codes, times)
+        return (pd.Series(purchase, index=features.index, name="score"),
+                pd.DataFrame({"expected_revenue": revenue}, index=features.index))
+
     def contributions(self, features: pd.DataFrame) -> pd.DataFrame:
         """The stage's own score at t = 0 and what the idle time changed; they sum to the score."""
         codes, times = self._frame_inputs(features)

@@ -53,7 +53,7 @@ import pandas as pd
 
 from funnelkit._progress import _tqdm
 from funnelkit.errors import ScorerFormatError
-from funnelkit.events import EventLog, EventSource
+from funnelkit.events import EventLog, EventSource, _utc_timestamp
 from funnelkit.scoring._options import feature_columns, merge_feature_options, read_log
 from funnelkit.scoring.base import Scorer
 from funnelkit.scoring.features import lead_features
@@ -266,8 +266,8 @@ class _Job:
         features = self.features(log, at)
         columns: dict[str, Any] = {"lead_id": features.index.to_numpy()}
         for name, scorer in self.scorers.items():
-            columns[f"{name}_score"] = scorer.score(features).to_numpy()
-            extra = scorer.extra_scores(features)
+            score, extra = scorer.score_all(features)
+            columns[f"{name}_score"] = score.to_numpy()
             for column in extra.columns:
                 columns[f"{name}_{column}"] = extra[column].to_numpy()
         if self.layers is not None:
@@ -508,17 +508,7 @@ def _layer_spec(layers: Any) -> Any:
 
 
 def _scoring_time(at: object, cut: pd.Timestamp) -> pd.Timestamp:
-    if at is None:
-        return cut
-    try:
-        stamp = pd.Timestamp(at)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"at must be a timestamp, got {at!r}") from error
-    if stamp is pd.NaT:
-        raise ValueError(f"at must be a timestamp, got {at!r}")
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert("UTC").tz_localize(None)
-    return stamp
+    return cut if at is None else _utc_timestamp(at, "at")
 
 
 def _stderr_is_terminal() -> bool:

@@ -28,7 +28,33 @@ struct FeatureMatrix {
 
   [[nodiscard]] std::size_t cols() const noexcept { return columns.size(); }
   [[nodiscard]] double operator()(std::size_t row, std::size_t col) const { return columns[col][row]; }
+  /// Rows [begin, begin + count), as views of the same columns.
+  [[nodiscard]] FeatureMatrix slice(std::size_t begin, std::size_t count) const {
+    FeatureMatrix part;
+    part.rows = count;
+    part.columns.reserve(columns.size());
+    for (const auto& column : columns) part.columns.push_back(column.subspan(begin, count));
+    return part;
+  }
 };
+
+/// Runs work(block, begin, rows) over fixed blocks of `block_rows` rows on up to `threads`
+/// threads. Blocks do not depend on the thread count, so neither does a result written block
+/// by block.
+template <class Work>
+void for_row_blocks(const FeatureMatrix& features, std::size_t threads, std::size_t block_rows,
+                    const Progress& progress, Work&& work) {
+  block_rows = std::max<std::size_t>(block_rows, 1);
+  const std::size_t blocks = (features.rows + block_rows - 1) / block_rows;
+  parallel_for(
+      blocks, threads,
+      [&](std::size_t b) {
+        const std::size_t begin = b * block_rows;
+        const std::size_t rows = std::min(block_rows, features.rows - begin);
+        work(features.slice(begin, rows), begin, rows);
+      },
+      progress);
+}
 
 class Scorer {
  public:
