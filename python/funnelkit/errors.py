@@ -37,6 +37,7 @@ __all__ = [
     "SchemaVersionError",
     "ScorerFormatError",
     "ScoringError",
+    "StrategyError",
     "StructureError",
     "UnknownDistributionError",
     "UnknownEventError",
@@ -165,3 +166,8 @@ class NotFittedError(ScoringError, AttributeError):
     """A learned scorer used before :meth:`fit` (also an :class:`AttributeError`, as in
     scikit-learn)."""
 
+
+class StrategyError(FunnelError):
+    """A trigger strategy, campaign or traffic plan the simulation cannot run: a trigger naming
+    an unknown stage, a negative delay, a probability outside [0, 1], a control share of 1, a
+    strategy document of another format or version."""

@@ -28,6 +28,7 @@ enum class ErrorKind {
   FeatureValue,         ///< NaN or infinite feature values
   Label,                ///< training labels not 0/1, of one class, or of another length
   ScorerFormat,         ///< a scorer document of another format or version
+  Strategy,             ///< a trigger strategy, campaign or traffic plan the simulation cannot run
 };
 
 /// Python class name (in funnelkit.errors) for each kind.
@@ -66,6 +67,7 @@ inline const char* error_class_name(ErrorKind kind) noexcept {
     case ErrorKind::FeatureValue: return "FeatureValueError";
     case ErrorKind::Label: return "LabelError";
     case ErrorKind::ScorerFormat: return "ScorerFormatError";
+    case ErrorKind::Strategy: return "StrategyError";
   }
   return "FunnelError";
 }
