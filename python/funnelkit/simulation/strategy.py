@@ -342,6 +342,7 @@ class Strategy:
         triggers = []
         for trigger in self.triggers:
             where = f"trigger {trigger.name!r}"
+            watched = states(trigger.condition.stages, where)
             steps = [message(step, f"{where} step {k + 1}") for k, step in enumerate(trigger.steps)]
             for k in range(1, len(steps)):
                 if steps[k]["delay"] < steps[k - 1]["delay"]:
@@ -350,7 +351,7 @@ class Strategy:
             triggers.append({
                 "name": trigger.name,
                 "condition": _CONDITION_KINDS[trigger.condition.kind],
-                "states": states(trigger.condition.stages, where),
+                "states": watched,
                 "custom": trigger.condition.custom,
                 "steps": steps,
                 "stop_on_purchase": trigger.stop_on_purchase,

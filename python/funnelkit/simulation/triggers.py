@@ -375,7 +375,7 @@ def _steps(value: Message | Sequence[Message], where: str) -> tuple[Message, ...
 def _comparable(values: Sequence[Duration]) -> list[float] | None:
     """Delays in hours when their order does not depend on the funnel's unit (no bare numbers
     mixed with strings), else None."""
-    numeric = [isinstance(v, numbers.Real) for v in values]
+    numeric = [_number(v) is not None and not isinstance(v, np.timedelta64) for v in values]
     if any(numeric) and not all(numeric):
         return None
     return [to_units(v, "hours", "Message.after") for v in values]
