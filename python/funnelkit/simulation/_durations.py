@@ -55,7 +55,7 @@ def to_units(value: Duration, time_unit: str, what: str) -> float:
     """
     if isinstance(value, bool):
         raise StrategyError(f"{what}: expected a duration, got {value!r}", subject=what)
-    if isinstance(value, numbers.Real) and not isinstance(value, np.timedelta64):
+    if not isinstance(value, np.timedelta64) and isinstance(value, numbers.Real):
         number = float(value)
     else:
         try:
@@ -81,6 +81,6 @@ def duration_json(value: Duration) -> str | float:
         raise StrategyError(f"expected a duration, got {value!r}", subject="duration")
     if isinstance(value, str):
         return value
-    if isinstance(value, numbers.Real) and not isinstance(value, np.timedelta64):
+    if not isinstance(value, np.timedelta64) and isinstance(value, numbers.Real):
         return float(value)
     return str(pd.Timedelta(value))
