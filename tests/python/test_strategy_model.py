@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 import funnelkit as fk
+from funnelkit import _core
 from funnelkit.simulation import CHANNELS, day_length, to_units
 
 
@@ -366,3 +367,106 @@ def test_campaign_times_and_audiences_need_what_they_refer_to() -> None:
     weekly = fk.Strategy(campaigns=[fk.Campaign("w", "1D", fk.Audience(everyone=True), fk.Message(after="2h"),
                                                 every="7D")])
     assert resolve(weekly, horizon=24 * 20)["campaigns"][0]["times"] == [26.0, 26.0 + 168, 26.0 + 336]
+
+
+# -- the engine's objects ---------------------------------------------------------------------
+
+def simulate(funnel: fk.Funnel, strategy: fk.Strategy, n: int = 5_000, days: int = 30) -> dict[str, Any]:
+    chain = funnel._compiled()
+    horizon = 24.0 * days
+    engine = strategy._to_engine(chain, funnel.time_unit, START, None, None, horizon)
+    expected = fk.TrafficPlan.cohort(n)._expected(START, days)
+    return _core.simulate_shop(chain, engine, expected, 24.0, True, np.zeros(0, np.int64), np.zeros(0), horizon,
+                               24.0, 7, 1, 100_000, None, False, False, None, 1, None)
+
+
+def test_to_engine_builds_what_the_engine_validates(extensions: None) -> None:
+    funnel = fk.examples.shop_funnel()
+    index = {n: i for i, n in enumerate(funnel.stage_names)}
+    ids = pd.Index([3, 7, 9, 11])
+    layers = pd.Series(["warm", "cold", "warm", "hot"], index=ids)
+    engine = full_strategy()._to_engine(funnel._compiled(), "hours", START, ids, layers, 24.0 * 60)
+    assert isinstance(engine, _core.Strategy)
+    cart = engine.triggers[0]
+    assert cart.name == "cart" and cart.condition == _core.ConditionKind.Idle and list(cart.states) == [index["cart"]]
+    assert [s.delay for s in cart.steps] == pytest.approx([1 / 3, 24.0])
+    move = cart.steps[1].effect
+    assert isinstance(move, _core.MoveTo) and (move.target, move.probability) == (index["checkout"], 0.1)
+    assert isinstance(cart.steps[0].effect, _core.OddsMultiplier)
+    assert cart.steps[0].effect.params() == {"multiplier": 1.5, "toward": [index["checkout"]]}
+    custom = engine.triggers[1]
+    assert custom.condition == _core.ConditionKind.Custom and isinstance(custom.custom, _core.TriggerCondition)
+    assert isinstance(custom.steps[0].effect, _core.TriggerEffect) and custom.max_starts == 2
+    friday = engine.campaigns[0]
+    assert list(friday.leads) == [0, 2] and friday.times[0] == pytest.approx(106.0)
+    assert (engine.cap_messages, engine.cap_period, engine.quiet_start, engine.quiet_end) == (3, 168.0, 22.0, 8.0)
+    assert list(engine.excluded_states) == [index["unsubscribed"]] and engine.attribution_window == math.inf
+    _core.validate_strategy(engine, funnel._compiled())  # what the engine checks passes
+    fk.strategies.must_have().validate(funnel)
+
+
+def test_engine_checks_map_to_strategy_errors() -> None:
+    funnel = fk.examples.shop_funnel()
+    chain = funnel._compiled()
+    strategy = fk.Strategy(fk.Trigger("t", fk.when.idle("cart"), fk.Message()))
+    plain = strategy._resolve(chain.names, chain.kinds, "hours", START, None, None, 24.0)
+    plain["triggers"][0]["steps"][0]["delay"] = -1.0  # what Python never lets through
+    from funnelkit.simulation.strategy import _build
+
+    with pytest.raises(fk.StrategyError, match="'t'"):
+        _core.validate_strategy(_build(plain, chain.names), chain)
+
+
+class AlwaysCheckout(fk.TriggerEffect):
+    """Moves every lead that opens the message to checkout, counting the calls."""
+
+    uses_weights = False
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.stages: set[str] = set()
+
+    def apply(self, lead: Any, weights: np.ndarray, u: float) -> str | None:
+        self.calls += 1
+        self.stages.add(lead.stage)
+        assert 0.0 < u < 1.0
+        return "checkout"
+
+    def params(self) -> dict[str, Any]:
+        return {}
+
+
+class InterestAfterAnHour(fk.TriggerCondition):
+    def __init__(self, send: bool) -> None:
+        self.send = send
+        self.seen: set[str] = set()
+
+    def start(self, lead: Any) -> float | None:
+        self.seen.add(lead.stage)
+        return 1.0 if lead.stage == "interest" else None
+
+    def holds(self, lead: Any) -> bool:
+        return self.send
+
+    def params(self) -> dict[str, Any]:
+        return {"send": self.send}
+
+
+def test_python_effects_and_conditions_run_in_the_engine() -> None:
+    funnel = fk.examples.shop_funnel()
+    effect = AlwaysCheckout()
+    strategy = fk.Strategy(fk.Trigger("push", fk.when.idle("cart"), fk.Message(after="20min", open=1.0, effect=effect)))
+    result = simulate(funnel, strategy)
+    baseline = simulate(funnel, fk.Strategy.none())
+    opened = result["senders"][0, 0, list(result["sender_columns"]).index("opened")]
+    assert opened > 0 and effect.calls == opened and effect.stages == {"cart"}
+    assert result["successes"] > baseline["successes"]  # every cart still there at 20 min goes to checkout
+
+    for send in (False, True):
+        condition = InterestAfterAnHour(send)
+        custom = fk.Strategy(fk.Trigger("custom", fk.when.custom(condition), fk.Message(after=0.0)))
+        out = simulate(funnel, custom, n=2_000)
+        columns = list(out["sender_columns"])
+        starts, sent = out["senders"][0, 0, columns.index("starts")], out["senders"][0, 0, columns.index("sent")]
+        assert "interest" in condition.seen and "visit" in condition.seen
+        assert (starts > 0 and sent == starts) if send else (sent == 0)

@@ -47,8 +47,9 @@ from funnelkit.simulation.triggers import (
     TriggerEffect,
 )
 
+from funnelkit import _core
+
 if TYPE_CHECKING:
-    from funnelkit import _core
     from funnelkit.funnel import Funnel
 
 __all__ = ["STRATEGY_FORMAT", "STRATEGY_VERSION", "Strategy"]
@@ -265,10 +266,7 @@ class Strategy:
         chain = funnel._compiled()
         plain = self._resolve(chain.names, chain.kinds, funnel.time_unit, pd.Timestamp("1970-01-01"),
                               None, None, horizon=0.0)
-        from funnelkit import _core
-
-        if hasattr(_core, "validate_strategy"):
-            _to_engine_error(lambda: _core.validate_strategy(_build(plain, chain.names), chain))
+        _to_engine_error(lambda: _core.validate_strategy(_build(plain, chain.names), chain))
         return self
 
     def _to_engine(
@@ -284,8 +282,6 @@ class Strategy:
         to ``time_unit``, campaign times to the clock (t = 0 at midnight of ``start``'s day),
         recurring campaigns expanded until ``horizon``, audiences of lead ids and layers to
         positions in the population; validated by the engine."""
-        from funnelkit import _core
-
         plain = self._resolve(chain.names, chain.kinds, time_unit, start, population_ids, population_layers, horizon)
         engine = _build(plain, chain.names)
         _to_engine_error(lambda: _core.validate_strategy(engine, chain))
@@ -448,8 +444,6 @@ def _to_engine_error(call: Any) -> None:
 # -- the engine's objects ----------------------------------------------------------------------
 def _build(plain: Mapping[str, Any], names: Sequence[str]) -> _core.Strategy:
     """The ``_core.Strategy`` holding what :meth:`Strategy._resolve` produced."""
-    from funnelkit import _core
-
     index = {name: i for i, name in enumerate(names)}
 
     def message(m: Mapping[str, Any]) -> _core.Message:
@@ -462,7 +456,7 @@ def _build(plain: Mapping[str, Any], names: Sequence[str]) -> _core.Strategy:
         elif isinstance(effect, tuple):
             out.effect = _core.OddsMultiplier(effect[1], list(effect[2]))
         elif effect is not None:
-            out.effect = _engine_effect(effect, index)
+            out.effect = _EngineEffect(effect, index)
         return out
 
     strategy = _core.Strategy()
@@ -473,7 +467,7 @@ def _build(plain: Mapping[str, Any], names: Sequence[str]) -> _core.Strategy:
         trigger.condition = getattr(_core.ConditionKind, t["condition"])
         trigger.states = list(t["states"])
         if t["custom"] is not None:
-            trigger.custom = _engine_condition(t["custom"])
+            trigger.custom = _EngineCondition(t["custom"])
         trigger.steps = [message(m) for m in t["steps"]]
         trigger.stop_on_purchase = t["stop_on_purchase"]
         trigger.control_share = t["control_share"]
@@ -500,56 +494,49 @@ def _build(plain: Mapping[str, Any], names: Sequence[str]) -> _core.Strategy:
     return strategy
 
 
-def _engine_effect(effect: TriggerEffect, index: Mapping[str, int]) -> _core.TriggerEffect:
-    """A Python effect as the engine's ``TriggerEffect`` (a trampoline calling ``apply``, its
-    returned stage name turned into a state index)."""
-    from funnelkit import _core
+class _EngineEffect(_core.TriggerEffect):
+    """The engine's view of a Python :class:`~funnelkit.TriggerEffect` (the binding's
+    trampoline calls these methods, taking the GIL); a returned stage name becomes its index."""
 
-    class EngineEffect(_core.TriggerEffect):
-        def __init__(self) -> None:
-            super().__init__()
-            self.effect = effect
+    def __init__(self, effect: TriggerEffect, index: Mapping[str, int]) -> None:
+        super().__init__()
+        self.effect = effect
+        self.index = index
+        self.uses_weights = bool(effect.uses_weights)
 
-        def type_name(self) -> str:
-            return effect.type_name()
+    def type_name(self) -> str:
+        return self.effect.type_name()
 
-        def params(self) -> dict[str, Any]:
-            return effect.params()
+    def params(self) -> dict[str, Any]:
+        return self.effect.params()
 
-        def uses_weights(self) -> bool:
-            return bool(effect.uses_weights)
-
-        def apply(self, lead: Any, weights: np.ndarray, u: float) -> int | None:
-            stage = effect.apply(lead, weights, u)
-            if stage is None:
-                return None
-            if stage not in index:
-                raise UnknownStageError(f"{effect.type_name()} moved a lead to unknown stage {stage!r}", subject=stage)
-            return index[stage]
-
-    return EngineEffect()
+    def apply(self, lead: _core.LeadContext, weights: np.ndarray, u: float) -> int | None:
+        stage = self.effect.apply(lead, weights, u)
+        if stage is None:
+            return None
+        target = self.index.get(stage)
+        if target is None:
+            raise UnknownStageError(f"effect {self.effect.type_name()} moved a lead to stage {stage!r}, which the "
+                                    "funnel does not have", subject=str(stage))
+        return target
 
 
-def _engine_condition(condition: TriggerCondition) -> _core.TriggerCondition:
-    """A Python condition as the engine's ``TriggerCondition`` (None from ``start`` becomes NaN)."""
-    from funnelkit import _core
+class _EngineCondition(_core.TriggerCondition):
+    """The engine's view of a Python :class:`~funnelkit.TriggerCondition`."""
 
-    class EngineCondition(_core.TriggerCondition):
-        def __init__(self) -> None:
-            super().__init__()
-            self.condition = condition
+    def __init__(self, condition: TriggerCondition) -> None:
+        super().__init__()
+        self.condition = condition
 
-        def type_name(self) -> str:
-            return condition.type_name()
+    def type_name(self) -> str:
+        return self.condition.type_name()
 
-        def params(self) -> dict[str, Any]:
-            return condition.params()
+    def params(self) -> dict[str, Any]:
+        return self.condition.params()
 
-        def start(self, lead: Any) -> float:
-            delay = condition.start(lead)
-            return math.nan if delay is None else float(delay)
+    def start(self, lead: _core.LeadContext) -> float | None:
+        delay = self.condition.start(lead)
+        return None if delay is None else float(delay)
 
-        def holds(self, lead: Any) -> bool:
-            return bool(condition.holds(lead))
-
-    return EngineCondition()
+    def holds(self, lead: _core.LeadContext) -> bool:
+        return bool(self.condition.holds(lead))
