@@ -71,16 +71,17 @@ def abandoned_browse(
     discount:
         The offer's share of the order value, paid only on a purchase using it (assumption: 5%).
     reminder, offer:
-        Effects of the opened letters. Assumptions: odds of moving on to the cart times 1.2
-        (step 1) and 1.5 (step 2).
+        Effects of the opened letters. Assumptions: 5% (step 1) and 8% (step 2) of those who
+        open go to the cart at once. Idle includes leads who left (dropped out): a move effect
+        brings them back, while an :class:`OddsMultiplier` would only reach leads still deciding.
     """
     return Trigger(
         name,
         when.idle(browse_stage),
         [
-            Message(after=first, channel=channel, effect=reminder or OddsMultiplier(1.2, [cart_stage])),
+            Message(after=first, channel=channel, effect=reminder or MoveTo(cart_stage, 0.05)),
             Message(after=offer_after, channel=channel, discount=discount, offer_valid="7D",
-                    effect=offer or OddsMultiplier(1.5, [cart_stage])),
+                    effect=offer or MoveTo(cart_stage, 0.08)),
         ],
     )
 
@@ -108,24 +109,25 @@ def abandoned_cart(
         The cart stage watched and the stage an answering lead goes on to.
     first, offer_after:
         When the reminder and the offer are due after the lead's last action (entering the
-        cart); each goes out only if the lead is still in the cart and has not bought.
+        cart); each goes out only if the lead has not acted since (it may have left: dropping
+        out is no action) and has not bought.
     channel:
         E-mail by default (~40% opened).
     discount:
         The offer's share of the order value (assumption: 10%), paid only when used.
     reminder, offer:
-        Effects of the opened letters. Assumptions: the reminder multiplies the odds of going
-        on to checkout by 1.5; 10% of those who open the offer go to checkout at once. With
-        ~40% opened that brings back roughly 5-10% of the carts reached, below DOMAIN.md's
-        "up to 20%"; raise them once you have measured yours.
+        Effects of the opened letters. Assumptions: 10% of those who open the reminder and 15%
+        of those who open the offer go to checkout at once. With ~40% opened that brings back
+        roughly 10% of the carts reached, below DOMAIN.md's "up to 20%"; raise them once you
+        have measured yours.
     """
     return Trigger(
         name,
         when.idle(cart_stage),
         [
-            Message(after=first, channel=channel, effect=reminder or OddsMultiplier(1.5, [checkout_stage])),
+            Message(after=first, channel=channel, effect=reminder or MoveTo(checkout_stage, 0.10)),
             Message(after=offer_after, channel=channel, discount=discount, offer_valid="7D",
-                    effect=offer or MoveTo(checkout_stage, 0.10)),
+                    effect=offer or MoveTo(checkout_stage, 0.15)),
         ],
     )
 
