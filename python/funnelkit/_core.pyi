@@ -1,7 +1,7 @@
 """Type stubs for funnelkit._core, the compiled engine (internal: use the funnelkit package)."""
 
 from collections.abc import Callable, Sequence
-from typing import Any, overload
+from typing import Any, ClassVar, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -352,3 +352,96 @@ def simulate_journeys(
     threads: int,
     progress: Callable[[int, int], None] | None,
 ) -> dict[str, Any]: ...
+
+# -- simulate: strategies (helper "model"'s stubs of the documented fields; the lead's binding wins)
+class ConditionKind:
+    Enter: ClassVar[ConditionKind]
+    Idle: ClassVar[ConditionKind]
+    Purchase: ClassVar[ConditionKind]
+    Custom: ClassVar[ConditionKind]
+
+class LeadContext:
+    @property
+    def lead(self) -> int: ...
+    @property
+    def replicate(self) -> int: ...
+    @property
+    def state(self) -> int: ...
+    @property
+    def stage(self) -> str: ...
+    @property
+    def now(self) -> float: ...
+    @property
+    def stay_start(self) -> float: ...
+    @property
+    def arrival(self) -> float: ...
+    @property
+    def channel(self) -> int: ...
+    @property
+    def purchases(self) -> int: ...
+    @property
+    def revenue(self) -> float: ...
+    @property
+    def last_purchase(self) -> float: ...
+    @property
+    def messages(self) -> int: ...
+
+class TriggerCondition:
+    def __init__(self) -> None: ...
+
+class TriggerEffect:
+    def __init__(self) -> None: ...
+
+class MoveTo(TriggerEffect):
+    def __init__(self, target: int, probability: float) -> None: ...
+
+class OddsMultiplier(TriggerEffect):
+    def __init__(self, multiplier: float, toward: list[int]) -> None: ...
+
+class Message:
+    delay: float
+    channel: str
+    cost: float
+    delivery: float
+    open: float
+    effect: TriggerEffect | None
+    discount: float
+    offer_valid: float
+    def __init__(self) -> None: ...
+
+class Trigger:
+    name: str
+    condition: ConditionKind
+    states: list[int]
+    custom: TriggerCondition | None
+    steps: list[Message]
+    stop_on_purchase: bool
+    control_share: float
+    max_starts: int
+    def __init__(self) -> None: ...
+
+class Campaign:
+    name: str
+    times: list[float]
+    message: Message
+    states: list[int]
+    leads: list[int]
+    score_low: float
+    score_high: float
+    everyone: bool
+    control_share: float
+    def __init__(self) -> None: ...
+
+class Strategy:
+    triggers: list[Trigger]
+    campaigns: list[Campaign]
+    cap_messages: int
+    cap_period: float
+    quiet_start: float
+    quiet_end: float
+    day_length: float
+    excluded_states: list[int]
+    attribution_window: float
+    def __init__(self) -> None: ...
+
+def validate_strategy(strategy: Strategy, chain: Chain) -> None: ...
