@@ -308,7 +308,9 @@ def _simulate(arguments: argparse.Namespace) -> int:
                     if name in strategies:
                         return fail(EXIT_USAGE, f"the strategy {name!r} is given twice")
                     strategies[name] = strategy
-            except (fk.StrategyError, OSError, ValueError) as error:
+                    if strategy is not None:
+                        strategy.validate(funnel)  # stages the funnel lacks, bad delays: a bad strategy
+            except (OSError, ValueError, TypeError, KeyError) as error:  # FunnelError is a ValueError
                 return fail(EXIT_BAD_SCORER, str(error))
             options: dict[str, Any] = {
                 "horizon": arguments.horizon, "replicates": arguments.replicates, "seed": arguments.seed,

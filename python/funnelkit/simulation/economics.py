@@ -68,11 +68,13 @@ class Economics:
 
     def margin_of(self, revenue: _Number, discounts: _Number) -> _Number:
         """``margin * revenue - discounts`` (numbers or arrays)."""
-        return self.margin * revenue - discounts
+        result: _Number = self.margin * revenue - discounts
+        return result
 
     def profit_of(self, revenue: _Number, discounts: _Number, traffic_cost: _Number, message_cost: _Number) -> _Number:
         """``margin * revenue - discounts - traffic_cost - message_cost``."""
-        return self.margin_of(revenue, discounts) - traffic_cost - message_cost
+        result: _Number = self.margin_of(revenue, discounts) - traffic_cost - message_cost
+        return result
 
     def to_dict(self) -> dict[str, Any]:
         return {"margin": float(self.margin), "order_value_cv": float(self.order_value_cv)}

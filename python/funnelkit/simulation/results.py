@@ -303,9 +303,10 @@ class Simulation:
         population = run.population_ids
         if population is not None:
             ids = np.asarray(population, dtype=object)
-            in_population = lead < len(ids)
-            columns["population_id"] = np.where(in_population, ids[np.where(in_population, lead, 0)] if len(ids)
-                                                else None, None)
+            population_id = np.full(lead.size, None, dtype=object)
+            inside = lead < len(ids)
+            population_id[inside] = ids[lead[inside]]
+            columns["population_id"] = population_id
         columns["channel"] = pd.Categorical.from_codes(
             np.where(channel < 0, len(run.channel_names), channel), [*run.channel_names, "population"])
         columns["arrival"] = self._timestamps(arrival)

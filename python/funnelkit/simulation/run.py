@@ -13,7 +13,6 @@ True
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -204,7 +203,7 @@ def _as_funnel(funnel: object) -> Funnel:
 def _as_traffic(traffic: object) -> TrafficPlan:
     if isinstance(traffic, TrafficPlan):
         return traffic
-    if isinstance(traffic, numbers.Real) and not isinstance(traffic, bool):
+    if not isinstance(traffic, bool) and isinstance(traffic, (int, float, np.integer, np.floating)):
         return TrafficPlan(visitors_per_day=float(traffic))
     raise TypeError(f"traffic must be a funnelkit TrafficPlan or a number of visitors per day, got "
                     f"{type(traffic).__name__}")
@@ -226,7 +225,7 @@ def _start(start: object) -> pd.Timestamp:
     if start is None:
         return DEFAULT_START
     try:
-        stamp = pd.Timestamp(start)  # type: ignore[arg-type]
+        stamp = pd.Timestamp(start)
     except (TypeError, ValueError) as error:
         raise ValueError(f"start: not a date: {start!r}") from error
     if stamp is pd.NaT:
