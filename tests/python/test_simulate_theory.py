@@ -65,7 +65,7 @@ def random_funnel(seed: int) -> fk.Funnel:
         targets = rng.choice([*names[:i], *names[i + 1:], "paid", "lost"], size=3, replace=False)
         shares = rng.dirichlet(np.ones(4))[:3] * 0.9
         for k, (target, share) in enumerate(zip(targets, shares, strict=True)):
-            delay = (fk.lognormal_from_median(float(rng.uniform(0.5, 5.0)), float(rng.uniform(0.3, 1.2))) if k % 2
+            delay = (fk.lognormal_from_median(float(rng.uniform(0.5, 5.0)), float(rng.uniform(0.3, 0.9))) if k % 2
                      else fk.Weibull(shape=float(rng.uniform(0.7, 2.5)), scale=float(rng.uniform(0.5, 6.0))))
             funnel.add_edge(name, str(target), float(share), delay=delay)
     return funnel
