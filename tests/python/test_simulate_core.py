@@ -133,11 +133,13 @@ def test_compare_strategies_uses_common_random_numbers() -> None:
 
 def test_simulate_fit_compare_closes_the_loop() -> None:
     truth = fk.examples.shop_funnel()
-    sim = fk.simulate(truth, 1_500, None, horizon="120D", replicates=1, seed=6, keep_events=True, progress=False)
+    sim = fk.simulate(truth, 1_500, None, horizon="120D", replicates=1, seed=7, keep_events=True, progress=False)
     events = sim.events
     assert events["lead_id"].dtype == np.int64
     assert set(events["event"].astype(str)) <= {s.name for s in truth.stages}
     stages = [s.name for s in truth.stages]
+    # 99.9% intervals for nine edges: a correct engine misses one in about 1% of seeds (seed 6
+    # does, by 3.1 standard errors on lead -> unsubscribed; larger runs agree to 0.2 of one)
     fit = fk.fit_funnel(events, {s: s for s in stages}, window="30D", level=0.999, progress=False)
     probabilities = {(e.source, e.target): e.probability for e in truth.edges}
     seen = fit.transitions[fit.transitions.target != "left"]
