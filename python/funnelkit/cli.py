@@ -339,10 +339,11 @@ def _simulate(arguments: argparse.Namespace) -> int:
         return EXIT_INTERNAL
     if not arguments.quiet:
         first = next(iter(simulations.values()))
-        counts = first.counts
+        counts = {key: sum(sim.counts[key] for sim in simulations.values()) for key in ("leads", "transitions",
+                                                                                      "messages")}
         print(f"{prog}: {len(simulations)} strateg{'y' if len(simulations) == 1 else 'ies'}, {first.days} days, "
-              f"{first.replicates} replicates; {counts['leads']:,} leads, {counts['transitions']:,} transitions, "
-              f"{counts['messages']:,} messages simulated for {next(iter(simulations))!r}; wrote {written}")
+              f"{first.replicates} replicates; simulated {counts['leads']:,} leads, {counts['transitions']:,} "
+              f"transitions, {counts['messages']:,} messages; wrote {written}")
         print(_summary_text(simulations, comparison if arguments.compare else None))
     return EXIT_OK
 
