@@ -191,7 +191,8 @@ void register_simulate(py::module_& m) {
           "effect", [](const Message& msg) { return std::const_pointer_cast<TriggerEffect>(msg.effect); },
           [](Message& msg, const std::shared_ptr<TriggerEffect>& effect) { msg.effect = effect_of(effect); })
       .def_readwrite("discount", &Message::discount)
-      .def_readwrite("offer_valid", &Message::offer_valid);
+      .def_readwrite("offer_valid", &Message::offer_valid)
+      .def_readwrite("on_site", &Message::on_site);
 
   py::class_<Trigger>(m, "Trigger", "A behavioural trigger (internal).")
       .def(py::init<>())
@@ -203,6 +204,7 @@ void register_simulate(py::module_& m) {
           [](Trigger& t, const std::shared_ptr<TriggerCondition>& custom) { t.custom = custom; })
       .def_readwrite("steps", &Trigger::steps)
       .def_readwrite("stop_on_purchase", &Trigger::stop_on_purchase)
+      .def_readwrite("while_present", &Trigger::while_present)
       .def_readwrite("control_share", &Trigger::control_share)
       .def_readwrite("max_starts", &Trigger::max_starts);
 

@@ -407,6 +407,7 @@ class Message:
     effect: TriggerEffect | None
     discount: float
     offer_valid: float
+    on_site: bool
     def __init__(self) -> None: ...
 
 class Trigger:
@@ -416,6 +417,7 @@ class Trigger:
     custom: TriggerCondition | None
     steps: list[Message]
     stop_on_purchase: bool
+    while_present: bool
     control_share: float
     max_starts: int
     def __init__(self) -> None: ...

@@ -206,18 +206,10 @@ def _trigger_simulation(funnel: Funnel, visitors_per_day: int = 5_000, replicate
     print(f"== Trigger letters: the must-have strategy against none, {visitors_per_day:,} visitors a day, 90 days, "
           f"{replicates} replicates ==")
     table = comparison.table
-    rows = {}
-    for metric in ("buyers", "revenue", "profit"):
-        rows[metric] = {
-            "no triggers": table.loc["no triggers", metric],
-            "must-have": table.loc["must-have", metric],
-            "incremental": table.loc["must-have", f"incremental_{metric}"],
-            "95% low": table.loc["must-have", f"incremental_{metric}_low"],
-            "95% high": table.loc["must-have", f"incremental_{metric}_high"],
-        }
+    increments = comparison.incremental(["buyers", "revenue", "profit"]).loc["must-have"]
+    increments.columns = ["no triggers", "must-have", "incremental", "95% low", "95% high"]
     print("Per 90 days (mean of the replicates; the same visitors and journeys in both: paired differences):")
-    print(_table(pd.DataFrame(rows).T, dict.fromkeys(["no triggers", "must-have", "incremental", "95% low", "95% high"],
-                                                     COUNT)))
+    print(_table(increments, dict.fromkeys(increments.columns, COUNT)))
     must_have = comparison["must-have"]
     spend = table.loc["must-have", "message_cost"] + table.loc["must-have", "discounts"]
     print(f"{must_have.triggers['sent'].sum():,.0f} letters sent, costing {spend:,.2f} with the discounts used; "

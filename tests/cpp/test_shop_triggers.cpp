@@ -227,6 +227,41 @@ TEST(ShopTriggers, QuietHoursPostponeAndTheConditionIsCheckedAgain) {
   EXPECT_EQ(moved.sender(1, kSent), 300 - moved.entries("cart"));  // only those who dropped out are idle
 }
 
+TEST(ShopTriggers, WhilePresentStepsStopWhenTheLeadDropsOut) {
+  Strategy s;  // at 10 h half the leads go on to the cart, the others drop out
+  s.triggers.push_back(trigger("left too", ConditionKind::Idle, {kBrowse}, {message(11.0)}));
+  s.triggers.push_back(trigger("on the page", ConditionKind::Idle, {kBrowse}, {message(11.0)}));
+  s.triggers[1].while_present = true;
+  s.triggers.push_back(trigger("still there", ConditionKind::Idle, {kBrowse}, {message(9.0)}));
+  s.triggers[2].while_present = true;
+  const auto run = run_strategy(s, 1000);
+  EXPECT_EQ(run.sender(0, kSent), 1000 - run.entries("cart"));
+  EXPECT_EQ(run.sender(1, kSent), 0);
+  EXPECT_EQ(run.sender(2, kSent), 1000);
+}
+
+TEST(ShopTriggers, OnSiteMessagesIgnoreQuietHoursAndTheCap) {
+  Strategy s;
+  s.quiet_start = 0.0;  // quiet until 09:00
+  s.quiet_end = 9.0;
+  s.cap_messages = 1;
+  s.cap_period = 24.0;
+  auto popup = message(1.0);
+  popup.on_site = true;
+  s.triggers.push_back(trigger("popup", ConditionKind::Enter, {kBrowse}, {popup}));
+  s.triggers.push_back(trigger("letter", ConditionKind::Enter, {kBrowse}, {message(2.0)}));
+  const auto run = run_strategy(s, 200);
+  EXPECT_EQ(run.sender(0, kSent), 200);
+  EXPECT_EQ(run.sender(0, kPostponed), 0);
+  EXPECT_EQ(run.sender(1, kPostponed), 200);  // 02:00 -> 09:00
+  EXPECT_EQ(run.sender(1, kSent), 200);       // the popup did not use up the cap
+  for (const auto& m : run.result.message_events) {
+    if (m.sender == 0) {
+      EXPECT_DOUBLE_EQ(m.time, 1.0);
+    }
+  }
+}
+
 TEST(ShopTriggers, TheFrequencyCapDropsMessagesOverIt) {
   Strategy s;
   s.cap_messages = 2;

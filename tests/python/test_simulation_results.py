@@ -12,6 +12,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+import funnelkit as fk
+
 from funnelkit.simulation.economics import Economics
 from funnelkit.simulation.results import LEAD_ID_STRIDE, Simulation, StrategyComparison, _Run, t_quantile
 
@@ -225,3 +227,16 @@ def test_plots_draw_the_band_and_the_deltas() -> None:
     ax = comparison.plot("revenue")
     assert len(ax.patches) == 1
     plt.close("all")
+
+
+def test_a_comparison_changes_its_baseline_and_reads_as_increments() -> None:
+    comparison = fk.compare_strategies(fk.examples.shop_funnel(), 1_000,
+                                       {"none": None, "cart": fk.Strategy([fk.strategies.abandoned_cart()])},
+                                       horizon="10D", replicates=4, seed=3, progress=False)
+    view = comparison.incremental(["buyers", "profit"])
+    row = view.loc[("cart", "buyers")]
+    assert row["with"] - row["none"] == pytest.approx(row["incremental"])
+    assert row["low"] <= row["incremental"] <= row["high"]
+    flipped = comparison.against("cart")
+    assert flipped.baseline == "cart"
+    assert flipped.deltas.loc[("none", "buyers"), "mean"] == pytest.approx(-row["incremental"])

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 import pytest
 
 import funnelkit as fk
@@ -81,7 +83,7 @@ def test_welcome_series_and_popup() -> None:
     assert welcome.condition == fk.when.enter("lead") and welcome.max_starts == 1
     assert [m.discount for m in welcome.steps] == [0.1, 0.0] and welcome.steps[0].offer_valid == "14D"
     popup = fk.strategies.onsite_popup()
-    assert popup.condition == fk.when.idle("visit") and popup.steps[0].after == "15s"
+    assert popup.condition == fk.when.idle("visit", while_present=True) and popup.steps[0].after == "15s"
     assert (popup.steps[0].channel, popup.steps[0].cost, popup.steps[0].open) == ("popup", 0.0, 1.0)
     assert popup.steps[0].effect == fk.MoveTo("lead", 0.03)
     plain = resolve(fk.Strategy([welcome, popup]), fk.examples.shop_funnel())
@@ -104,3 +106,27 @@ def test_the_purchase_triggers_need_no_stage_but_their_effects_do() -> None:
     with pytest.raises(fk.UnknownStageError, match="trigger 'review request' step 1 names stage 'interest'"):
         fk.Strategy(fk.strategies.review_request()).validate(funnel)
     fk.Strategy(fk.strategies.review_request("warm_lead")).validate(funnel)
+
+
+def test_the_popup_reaches_only_visitors_still_on_the_site() -> None:
+    funnel = fk.examples.shop_funnel()
+    popup = fk.strategies.onsite_popup()
+    assert popup.condition.while_present and popup.steps[0].on_site
+    strategy = fk.Strategy([popup], quiet_hours=(22, 8), frequency_cap=(1, "1D"))
+    sim = fk.simulate(funnel, 2_000, strategy, horizon="5D", replicates=1, seed=1, progress=False,
+                      keep_events=True, keep_leads=True)
+    row = sim.triggers.loc["on-site popup"]
+    assert row["postponed"] == 0 and row["capped"] == 0  # shown on the page: no quiet hours, no cap
+    arrivals = sim.leads["arrival"]
+    shown = sim.messages[sim.messages["outcome"] != "control"]
+    # Exactly 15 s after arrival, and only to visitors who had not left the visit stage by then.
+    delay = (shown["timestamp"] - arrivals.reindex(shown["lead_id"]).to_numpy()).dt.total_seconds()
+    assert np.allclose(delay, 15.0, atol=1e-3)
+    assert 0 < len(shown) < len(arrivals)
+
+
+def test_must_have_takes_a_control_share_for_every_trigger() -> None:
+    strategy = fk.strategies.must_have(control_share=0.2)
+    assert {t.control_share for t in strategy.triggers} == {0.2}
+    with pytest.raises(fk.StrategyError, match="control_share"):
+        fk.strategies.must_have(control_share=1.0)

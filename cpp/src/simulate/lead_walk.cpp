@@ -315,11 +315,12 @@ class LeadWalker {
     bool holds = !s_.excluded[state_];
     if (trigger.condition == ConditionKind::Idle) {
       if (step.stay != stay_) return;  // the lead moved: the trigger is over
+      if (trigger.while_present && state_ == s_.drop_state) return;  // it left
     } else if (trigger.condition == ConditionKind::Custom && holds) {
       holds = trigger.custom->holds(context(t));
     }
     if (holds) {
-      if (!step.postponed && s_.quiet && in_quiet_hours(t)) {
+      if (!step.postponed && s_.quiet && !trigger.steps[step.step].on_site && in_quiet_hours(t)) {
         step.due = quiet_end(t);
         step.postponed = true;
         sender(step.trigger)[kPostponed] += 1.0;
@@ -373,12 +374,13 @@ class LeadWalker {
       log_message(t, k, step, MessageOutcome::Control);
       return;
     }
-    if (s_.capped && over_cap(t)) {
+    const bool counted = s_.capped && !message.on_site;
+    if (counted && over_cap(t)) {
       sender(k)[kCapped] += 1.0;
       log_message(t, k, step, MessageOutcome::Capped);
       return;
     }
-    if (s_.capped) send_times_.push_back(t);
+    if (counted) send_times_.push_back(t);
     Rng& rng = response_rng(k);
     const double u_delivery = rng.uniform01();  // always three draws: the stream stays aligned
     const double u_open = rng.uniform01();

@@ -531,6 +531,27 @@ class StrategyComparison:
         frame["roi"] = roi
         return frame
 
+    def against(self, baseline: str) -> StrategyComparison:
+        """The same simulations compared with another ``baseline`` (nothing is rerun)."""
+        return StrategyComparison(self._simulations, baseline)
+
+    def incremental(self, metrics: Sequence[str] = ("buyers", "revenue", "profit")) -> pd.DataFrame:
+        """The readable view of :attr:`deltas`: one row per (strategy, metric) for ``metrics``,
+        with the mean replicate total without and with the strategy, the increment and its 95%
+        interval."""
+        deltas = self.deltas
+        base = self._simulations[self._baseline].replicate_totals
+        rows = []
+        for name, simulation in self._simulations.items():
+            if name == self._baseline:
+                continue
+            for metric in metrics:
+                stats = deltas.loc[(name, metric)]
+                rows.append((name, metric, float(base[metric].mean()), float(simulation.replicate_totals[metric].mean()),
+                             stats["mean"], stats["low"], stats["high"]))
+        frame = pd.DataFrame(rows, columns=["strategy", "metric", self._baseline, "with", "incremental", "low", "high"])
+        return frame.set_index(["strategy", "metric"])
+
     def to_pandas(self) -> pd.DataFrame:
         return self.table
 

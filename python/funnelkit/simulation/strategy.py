@@ -333,6 +333,7 @@ class Strategy:
                 "effect": effect,
                 "discount": m.discount,
                 "offer_valid": units(m.offer_valid, f"{where} offer_valid"),
+                "on_site": m.on_site,
             }
 
         triggers = []
@@ -351,6 +352,7 @@ class Strategy:
                 "custom": trigger.condition.custom,
                 "steps": steps,
                 "stop_on_purchase": trigger.stop_on_purchase,
+                "while_present": trigger.condition.while_present,
                 "control_share": trigger.control_share,
                 "max_starts": _NO_LIMIT if trigger.max_starts is None else int(trigger.max_starts),
             })
@@ -448,7 +450,7 @@ def _build(plain: Mapping[str, Any], names: Sequence[str]) -> _core.Strategy:
 
     def message(m: Mapping[str, Any]) -> _core.Message:
         out = _core.Message()
-        for key in ("delay", "channel", "cost", "delivery", "open", "discount", "offer_valid"):
+        for key in ("delay", "channel", "cost", "delivery", "open", "discount", "offer_valid", "on_site"):
             setattr(out, key, m[key])
         effect = m["effect"]
         if isinstance(effect, tuple) and effect[0] == "move":
@@ -470,6 +472,7 @@ def _build(plain: Mapping[str, Any], names: Sequence[str]) -> _core.Strategy:
             trigger.custom = _EngineCondition(t["custom"])
         trigger.steps = [message(m) for m in t["steps"]]
         trigger.stop_on_purchase = t["stop_on_purchase"]
+        trigger.while_present = t["while_present"]
         trigger.control_share = t["control_share"]
         trigger.max_starts = t["max_starts"]
         triggers.append(trigger)

@@ -24,6 +24,7 @@ Every figure is a parameter; stage names default to :func:`funnelkit.examples.sh
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 from funnelkit.simulation._durations import Duration
@@ -219,13 +220,14 @@ def onsite_popup(
     name: str = "on-site popup",
 ) -> Trigger:
     """A popup ``after`` arrival to a visitor still on the site (DOMAIN.md: 15 s; "subscribe and
-    get a first-purchase coupon"). Popups are free and seen by everyone still there (the
-    ``"popup"`` channel's defaults).
+    get a first-purchase coupon"): ``while_present``, so visitors who left never see it. Popups
+    are free, seen by everyone still there and exempt from quiet hours and the frequency cap
+    (the ``"popup"`` channel's defaults).
 
     Assumption: 3% of those who see it subscribe (``MoveTo(lead_stage, 0.03)``). The coupon
     itself is the welcome series' (:func:`welcome_series`), paid only when used.
     """
-    return Trigger(name, when.idle(visit_stage),
+    return Trigger(name, when.idle(visit_stage, while_present=True),
                    [Message(after=after, channel="popup", effect=effect or MoveTo(lead_stage, 0.03))])
 
 
@@ -236,23 +238,27 @@ def must_have(
     *,
     exclude_stages: Sequence[str] = ("unsubscribed",),
     channel: str = "email",
+    control_share: float = 0.0,
     name: str = "must-have",
 ) -> Strategy:
     """The five must-have triggers (DOMAIN.md): abandoned browse, abandoned cart, review
     request, reactivation, recommendations, with their defaults (see each function). Leads in
     ``exclude_stages`` get nothing; pass ``()`` for a funnel without an unsubscribed stage.
+    ``control_share`` holds that share of leads out of every trigger, so the simulation
+    measures each trigger's uplift (:attr:`Simulation.triggers`).
 
     >>> must_have(exclude_stages=()).exclude_stages
     ()
     """
+    triggers = [
+        abandoned_browse(browse_stage, cart_stage, channel=channel),
+        abandoned_cart(cart_stage, checkout_stage, channel=channel),
+        review_request(browse_stage, channel=channel),
+        reactivation(browse_stage, channel=channel),
+        recommendations(browse_stage, channel=channel),
+    ]
     return Strategy(
-        triggers=[
-            abandoned_browse(browse_stage, cart_stage, channel=channel),
-            abandoned_cart(cart_stage, checkout_stage, channel=channel),
-            review_request(browse_stage, channel=channel),
-            reactivation(browse_stage, channel=channel),
-            recommendations(browse_stage, channel=channel),
-        ],
+        triggers=[dataclasses.replace(trigger, control_share=control_share) for trigger in triggers],
         exclude_stages=exclude_stages,
         name=name,
     )

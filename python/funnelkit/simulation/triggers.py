@@ -92,6 +92,8 @@ class ChannelDefaults:
     cost: float  #: per message sent, in the funnel's currency
     open: float  #: P(opened | delivered): for ads and popups, the share who click or act on it
     note: str = ""
+    #: Shown on the site rather than sent (popups): no quiet hours, not counted by the cap.
+    on_site: bool = False
 
 
 #: Default cost and open rate per channel. Assumptions (replace them with your own figures):
@@ -107,7 +109,7 @@ CHANNELS: Mapping[str, ChannelDefaults] = MappingProxyType(
         "push": ChannelDefaults(0.001, 0.08, "assumption: a few percent tap a push notification"),
         "messenger": ChannelDefaults(0.02, 0.70, "assumption: business-messaging rates"),
         "retargeting": ChannelDefaults(0.05, 0.01, "assumption: ~1% click-through on impressions"),
-        "popup": ChannelDefaults(0.0, 1.0, "assumption: shown to everyone still on the site"),
+        "popup": ChannelDefaults(0.0, 1.0, "assumption: shown to everyone still on the site", on_site=True),
     }
 )
 
@@ -173,6 +175,8 @@ class Condition:
     kind: str
     stages: tuple[str, ...] = ()
     custom: TriggerCondition | None = None
+    #: idle only: steps go out only while the lead is still in the stage (dropping out ends it)
+    while_present: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in _KINDS:
@@ -184,9 +188,13 @@ class Condition:
             raise StrategyError(f"when.custom needs a fk.TriggerCondition, got {type(self.custom).__name__}",
                                 subject="condition")
         object.__setattr__(self, "stages", _stages(self.stages, "condition"))
+        if self.while_present and self.kind != "idle":
+            raise StrategyError("while_present applies to idle conditions only", subject="condition")
 
     def to_dict(self) -> dict[str, Any]:
         document: dict[str, Any] = {"kind": self.kind, "stages": list(self.stages)}
+        if self.while_present:
+            document["while_present"] = True
         if self.custom is not None:
             from funnelkit.extension import _is_saveable
 
@@ -222,7 +230,8 @@ class Condition:
                 raise StrategyError(f"{where}: cannot rebuild {document.get('type')!r}: {error}",
                                     subject=where) from error
         try:
-            return Condition(str(kind), tuple(document.get("stages") or ()), custom)
+            return Condition(str(kind), tuple(document.get("stages") or ()), custom,
+                             bool(document.get("while_present", False)))
         except StrategyError as error:
             raise StrategyError(f"{where}: {error}", subject=where) from error
 
@@ -231,16 +240,18 @@ class when:  # noqa: N801 - reads as English: when.idle("cart")
     """Trigger conditions.
 
     >>> when.idle("cart")
-    Condition(kind='idle', stages=('cart',), custom=None)
+    Condition(kind='idle', stages=('cart',), custom=None, while_present=False)
     >>> when.purchase().kind, when.inactive().stages
     ('purchase', ())
     """
 
     @staticmethod
-    def idle(stages: str | Sequence[str]) -> Condition:
-        """Starts at the entry into one of ``stages``; each step goes out only if the lead is
-        still in that stay (no move) when it is due: "20 min after the last action"."""
-        return Condition("idle", _stages(stages, "when.idle"))
+    def idle(stages: str | Sequence[str], *, while_present: bool = False) -> Condition:
+        """Starts at the entry into one of ``stages``; each step goes out only if the lead has
+        made no move since when it is due: "20 min after the last action". Dropping out is no
+        move (a lead who left its cart is idle in it and gets the reminder), unless
+        ``while_present``: then it ends the stay, for messages shown on the site (popups)."""
+        return Condition("idle", _stages(stages, "when.idle"), while_present=bool(while_present))
 
     @staticmethod
     def enter(stages: str | Sequence[str]) -> Condition:
@@ -278,7 +289,8 @@ class Message:
         each send time.
     channel:
         ``"email"``, ``"sms"``, ``"push"``, ``"messenger"``, ``"retargeting"``, ``"popup"`` (see
-        :data:`CHANNELS`) or any name, given ``cost`` and ``open``.
+        :data:`CHANNELS`) or any name, given ``cost`` and ``open``. A popup is shown on the
+        site: quiet hours and the frequency cap do not apply to it.
     cost:
         Per message sent (None: the channel's default).
     delivery:
@@ -331,6 +343,13 @@ class Message:
                 f"Message.effect must be MoveTo, OddsMultiplier or a fk.TriggerEffect, got {type(self.effect).__name__}",
                 subject="Message.effect",
             )
+
+    @property
+    def on_site(self) -> bool:
+        """Shown on the site rather than sent (the channel's :attr:`ChannelDefaults.on_site`,
+        e.g. popups): quiet hours and the frequency cap do not apply to it."""
+        defaults = CHANNELS.get(self.channel)
+        return defaults is not None and defaults.on_site
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -15,7 +15,8 @@
 ///   last action" is idle("cart") with a 20-minute step, reaching both the leads still
 ///   deciding and those who left. A move at exactly t0 + delay_k happens first (the lead acted
 ///   "at" that moment: nothing is sent). An odds effect acts on leads still deciding; a lead
-///   who dropped out can be brought back by a move effect.
+///   who dropped out can be brought back by a move effect. With while_present, dropping out
+///   ends the stay like any move (on-site messages).
 /// * Enter(stages): t0 is the entry; steps are sent wherever the lead is by then.
 /// * Purchase: t0 is every entry into a purchase state (a state with a positive value).
 /// * Custom: t0 = entry + the delay the condition returns; each step also asks holds().
@@ -23,7 +24,8 @@
 ///   step 1 did not convert").
 /// * A step due inside the quiet hours [quiet_start, quiet_end) of its day is postponed to
 ///   quiet_end and its condition is checked again then. A step over the frequency cap is
-///   dropped, not postponed. Leads in excluded states get nothing.
+///   dropped, not postponed. On-site messages are exempt from both. Leads in excluded states
+///   get nothing.
 /// * Control leads (drawn once per lead and trigger) are counted where a message would have
 ///   been sent, and get nothing.
 
@@ -135,6 +137,9 @@ struct Message {
   TriggerEffectPtr effect;   ///< when opened; none: the message only costs
   double discount = 0.0;     ///< share of the order value given away on a purchase using the offer
   double offer_valid = kNever;  ///< a purchase within this long after the open uses the offer
+  /// Shown on the site (a popup, a chat invitation) rather than sent: quiet hours and the
+  /// frequency cap do not apply to it, and it does not count toward the cap.
+  bool on_site = false;
 };
 
 enum class ConditionKind { Enter, Idle, Purchase, Custom };
@@ -148,6 +153,9 @@ struct Trigger {
   TriggerConditionPtr custom;   ///< for ConditionKind::Custom
   std::vector<Message> steps;   ///< delays not decreasing
   bool stop_on_purchase = true;
+  /// Idle only: steps go out only while the lead is still in the stage; dropping out ends the
+  /// stay (an on-site popup reaches visitors on the page, not those who left).
+  bool while_present = false;
   double control_share = 0.0;   ///< in [0, 1)
   std::int64_t max_starts = std::numeric_limits<std::int64_t>::max();  ///< per lead
 };
