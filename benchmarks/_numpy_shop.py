@@ -245,7 +245,11 @@ def simulate_per_transition(arrays: ShopArrays, arrivals: np.ndarray, horizon: f
 def simulate_time_step(arrays: ShopArrays, arrivals: np.ndarray, horizon: float,
                        trigger: CartTrigger | None = None, seed: int = 0, step: float = 20.0 / 60.0) -> Outcome:
     """Time-step simulation: at every step boundary, leads in the funnel leave their stage with
-    the holding law's probability over the step and move at the step's end."""
+    the holding law's probability over the step and move at the step's end.
+
+    Per-lead arrays are allocated once for every lead; each step works on the index of the
+    leads in the funnel (arrivals appended at their first boundary, leads that reached an end
+    stage dropped)."""
     rng = np.random.default_rng(seed)
     out = Outcome(leads=len(arrivals))
     cumulative = arrays.cumulative
@@ -256,74 +260,69 @@ def simulate_time_step(arrays: ShopArrays, arrivals: np.ndarray, horizon: float,
         row = np.diff(np.concatenate([[0.0], cumulative[cart]]))
         boosted[cart] = np.cumsum(_odds_row(row, [toward], trigger.multiplier))
         boosted[cart, -1] = 1.0
-    arrivals = np.sort(arrivals)
-    state = np.empty(0, dtype=np.int64)
-    entered = np.empty(0)
-    start = np.empty(0)
-    messaged = np.empty(0, dtype=bool)
-    boost = np.empty(0, dtype=bool)
+    start = np.sort(arrivals)
+    n = len(start)
+    state = np.full(n, arrays.entry, dtype=np.int64)
+    entered = np.ceil(start / step - 1e-9) * step  # the boundary at which each lead joins
+    messaged = np.zeros(n, dtype=bool)
+    boost = np.zeros(n, dtype=bool)
+    active = np.empty(0, dtype=np.int64)
     steps = math.ceil(horizon / step)
-    next_arrival = 0
+    joined_so_far = 0
     for k in range(steps):
         t = k * step
-        # Arrivals up to this boundary join in the entry stage.
-        joined = int(np.searchsorted(arrivals, t, side="right"))
-        if joined > next_arrival:
-            count = joined - next_arrival
-            state = np.concatenate([state, np.full(count, arrays.entry, dtype=np.int64)])
-            entered = np.concatenate([entered, np.full(count, t)])
-            start = np.concatenate([start, arrivals[next_arrival:joined]])
-            messaged = np.concatenate([messaged, np.zeros(count, dtype=bool)])
-            boost = np.concatenate([boost, np.zeros(count, dtype=bool)])
-            next_arrival = joined
-        if not len(state):
+        joined = int(np.searchsorted(start, t + 1e-9, side="right"))
+        if joined > joined_so_far:
+            active = np.concatenate([active, np.arange(joined_so_far, joined)])
+            joined_so_far = joined
+        if not len(active):
             continue
+        here = state[active]
         if trigger is not None:
-            due = (state == cart) & ~messaged & (t - entered >= trigger.delay - 1e-9)
-            n_due = int(due.sum())
-            if n_due:
-                messaged |= due
-                out.messages += n_due
-                opened = np.flatnonzero(due)[rng.random(n_due) < trigger.open]
+            due = active[(here == cart) & (t - entered[active] >= trigger.delay - 1e-9)]
+            due = due[~messaged[due]]
+            if len(due):
+                messaged[due] = True
+                out.messages += len(due)
+                opened = due[rng.random(len(due)) < trigger.open]
                 out.opened += len(opened)
                 boost[opened] = True
         if arrays.exponential:
-            p = leave_exp[state]
+            p = leave_exp[here]
         else:
-            p = np.empty(len(state))
-            for s in np.unique(state):
-                mask = state == s
+            p = np.empty(len(active))
+            for s in np.unique(here):
+                mask = here == s
                 law = arrays.holdings[s]
                 assert law is not None
-                age = t - entered[mask]
+                age = t - entered[active[mask]]
                 p[mask] = 1.0 - law.survival(age + step) / np.maximum(law.survival(age), np.finfo(float).tiny)
-        movers = np.flatnonzero(rng.random(len(state)) < p)
-        if t + step >= horizon or not len(movers):
+        moving = rng.random(len(active)) < p
+        if t + step >= horizon or not moving.any():
             continue
+        movers = active[moving]
         u = rng.random(len(movers))
-        nxt = _draw_next(cumulative, state[movers], u)
+        nxt = _draw_next(cumulative, here[moving], u)
         if trigger is not None:
             lucky = boost[movers]
             if lucky.any():
-                nxt[lucky] = _draw_next(boosted, state[movers[lucky]], u[lucky])
+                nxt[lucky] = _draw_next(boosted, here[moving][lucky], u[lucky])
+            messaged[movers] = False
+            boost[movers] = False
         out.transitions += len(movers)
         state[movers] = nxt
         entered[movers] = t + step
-        messaged[movers] = False
-        boost[movers] = False
         bought = movers[arrays.success[nxt]]
         if len(bought):
             spent = t + step - start[bought]
             out.purchases += len(bought)
             out.time_to_purchase += float(spent.sum())
             out.time_to_purchase_sq += float((spent * spent).sum())
-        ended = ~arrays.transient[state]
-        if ended.any():
-            spent = t + step - start[ended]
-            out.absorbed += int(ended.sum())
+        ending = ~arrays.transient[nxt]
+        if ending.any():
+            spent = t + step - start[movers[ending]]
+            out.absorbed += int(ending.sum())
             out.time_to_end += float(spent.sum())
             out.time_to_end_sq += float((spent * spent).sum())
-            keep = ~ended
-            state, entered, start, messaged, boost = (state[keep], entered[keep], start[keep], messaged[keep],
-                                                      boost[keep])
+            active = active[arrays.transient[state[active]]]
     return out
