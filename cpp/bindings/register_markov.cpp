@@ -69,6 +69,7 @@ void register_markov(py::module_& m) {
                                return py::int_(c.drop_state());
                              })
       .def("__len__", &Chain::size)
+      .def("state_index", &Chain::state_index, "name"_a, "Index of a state by name (UnknownStageError otherwise).")
       .def("transition_triplets",
            [](const Chain& c) {
              // (rows, cols, probabilities) of the full transition matrix, absorbing rows excluded.

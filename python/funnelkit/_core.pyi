@@ -1,7 +1,7 @@
 """Type stubs for funnelkit._core, the compiled engine (internal: use the funnelkit package)."""
 
 from collections.abc import Callable, Sequence
-from typing import Any, overload
+from typing import Any, ClassVar, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -131,6 +131,7 @@ class Chain:
     def transient_states(self) -> list[int]: ...
     @property
     def drop_state(self) -> int | None: ...
+    def state_index(self, name: str) -> int: ...
     def __len__(self) -> int: ...
     def transition_triplets(
         self,
@@ -341,14 +342,126 @@ class Scorer:
 
 def score_in_blocks(scorer: Scorer, x: npt.ArrayLike, threads: int, block_rows: int) -> npt.NDArray[np.float64]: ...
 
-# -- simulate (internal until the triggers land) -----------------------------------------------
-def simulate_journeys(
+# -- simulate: strategies and the shop simulation ------------------------------------------------
+class LeadContext:
+    @property
+    def lead(self) -> int: ...
+    @property
+    def replicate(self) -> int: ...
+    @property
+    def state(self) -> int: ...
+    @property
+    def stage(self) -> str: ...
+    @property
+    def now(self) -> float: ...
+    @property
+    def stay_start(self) -> float: ...
+    @property
+    def time_in_stage(self) -> float: ...
+    @property
+    def arrival(self) -> float: ...
+    @property
+    def channel(self) -> int: ...
+    @property
+    def purchases(self) -> int: ...
+    @property
+    def revenue(self) -> float: ...
+    @property
+    def last_purchase(self) -> float: ...
+    @property
+    def messages(self) -> int: ...
+
+class TriggerCondition:
+    def __init__(self) -> None: ...
+    def holds(self, lead: LeadContext) -> bool: ...
+
+class TriggerEffect:
+    def __init__(self) -> None: ...
+
+class MoveTo(TriggerEffect):
+    def __init__(self, target: int, probability: float) -> None: ...
+    @property
+    def target(self) -> int: ...
+    @property
+    def probability(self) -> float: ...
+    def type_name(self) -> str: ...
+    def params(self) -> dict[str, Any]: ...
+
+class OddsMultiplier(TriggerEffect):
+    def __init__(self, multiplier: float, toward: list[int]) -> None: ...
+    def type_name(self) -> str: ...
+    def params(self) -> dict[str, Any]: ...
+
+class ConditionKind:
+    Enter: ClassVar[ConditionKind]
+    Idle: ClassVar[ConditionKind]
+    Purchase: ClassVar[ConditionKind]
+    Custom: ClassVar[ConditionKind]
+
+class Message:
+    delay: float
+    channel: str
+    cost: float
+    delivery: float
+    open: float
+    effect: TriggerEffect | None
+    discount: float
+    offer_valid: float
+    def __init__(self) -> None: ...
+
+class Trigger:
+    name: str
+    condition: ConditionKind
+    states: list[int]
+    custom: TriggerCondition | None
+    steps: list[Message]
+    stop_on_purchase: bool
+    control_share: float
+    max_starts: int
+    def __init__(self) -> None: ...
+
+class Campaign:
+    name: str
+    times: list[float]
+    message: Message
+    states: list[int]
+    leads: list[int]
+    score_low: float
+    score_high: float
+    everyone: bool
+    control_share: float
+    def __init__(self) -> None: ...
+
+class Strategy:
+    triggers: list[Trigger]
+    campaigns: list[Campaign]
+    cap_messages: int
+    cap_period: float
+    quiet_start: float
+    quiet_end: float
+    day_length: float
+    excluded_states: list[int]
+    attribution_window: float
+    def __init__(self) -> None: ...
+
+def validate_strategy(strategy: Strategy, chain: Chain) -> None: ...
+def simulate_shop(
     chain: Chain,
-    arrivals: npt.ArrayLike,
+    strategy: Strategy,
+    expected_traffic: npt.ArrayLike,
+    day_length: float,
+    exact_counts: bool,
+    population_states: npt.ArrayLike,
+    population_times: npt.ArrayLike,
     horizon: float,
     bin_width: float,
     seed: int,
+    replicates: int,
     max_transitions: int,
+    order_value: Distribution | None,
+    keep_leads: bool,
+    keep_events: bool,
+    score: FunnelScore | None,
     threads: int,
     progress: Callable[[int, int], None] | None,
 ) -> dict[str, Any]: ...

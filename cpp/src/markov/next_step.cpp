@@ -188,6 +188,15 @@ std::vector<double> NextStep::weights(std::size_t state, double t) const {
   return out;
 }
 
+std::pair<std::size_t, double> NextStep::sample_weighted(std::size_t state, double t,
+                                                         std::span<const double> weights, Rng& rng) const {
+  check(state, t);
+  const auto row = chain_->transitions(state);
+  if (row.empty()) return {state, 0.0};
+  if (weights.size() != row.size()) throw std::invalid_argument("one weight per transition of the state is needed");
+  return draw(row, t, weights.data(), rng);
+}
+
 std::pair<std::size_t, double> NextStep::sample(std::size_t state, double t, Rng& rng) const {
   check(state, t);
   const auto row = chain_->transitions(state);

@@ -23,9 +23,10 @@ void require(bool ok, const std::string& type, const std::string& message) {
 
 bool positive_finite(double x) { return std::isfinite(x) && x > 0.0; }
 
+// On every draw: the message is built only when it is needed.
 void check_probability(double p, const char* type) {
-  require(std::isnan(p) || (p >= 0.0 && p <= 1.0), type,
-          "quantile needs a probability in [0, 1], got " + std::to_string(p));
+  if (!(std::isnan(p) || (p >= 0.0 && p <= 1.0)))
+    require(false, type, "quantile needs a probability in [0, 1], got " + std::to_string(p));
 }
 
 // Integral of f(quantile(p)) over p in (0, 1) by tanh-sinh quadrature, which copes with the

@@ -66,6 +66,11 @@ class NextStep {
   /// T > t (inverse transform: T = S^-1(u S(t)), which stays exact deep in a tail). Past every
   /// support the move is due now (remaining time 0); an absorbing state returns (state, 0).
   [[nodiscard]] std::pair<std::size_t, double> sample(std::size_t state, double t, Rng& rng) const;
+  /// As sample(), with the transition drawn from `weights` (over the state's row, not
+  /// necessarily normalised) instead of w(t): how a simulation redraws a lead's move after a
+  /// message changed its odds. The remaining time keeps the chosen delay's law given T > t.
+  [[nodiscard]] std::pair<std::size_t, double> sample_weighted(std::size_t state, double t,
+                                                               std::span<const double> weights, Rng& rng) const;
 
  private:
   void check(std::size_t state, double t) const;

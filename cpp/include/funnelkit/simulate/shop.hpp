@@ -35,7 +35,7 @@ namespace funnelkit::simulate {
 struct Traffic {
   std::size_t days = 0;
   std::size_t channels = 1;
-  std::vector<double> expected;  ///< days * channels, row-major
+  std::vector<double> expected = {};  ///< days * channels, row-major
   /// Arrivals of day d fall in [d, d + 1) * day_length.
   double day_length = 24.0;
   /// Exactly this many leads per (day, channel) instead of Poisson draws (cohort studies).
@@ -45,8 +45,8 @@ struct Traffic {
 /// Leads already in the funnel at t = 0 (e.g. today's scored leads): their state and how long
 /// they have been in it.
 struct Population {
-  std::vector<std::size_t> states;
-  std::vector<double> time_in_state;
+  std::vector<std::size_t> states = {};
+  std::vector<double> time_in_state = {};
 };
 
 struct ShopOptions {
@@ -57,7 +57,7 @@ struct ShopOptions {
   std::size_t max_transitions = 100'000;  ///< per lead: a guard against endless loops
   /// Multiplier of the purchase state's value, mean 1 (null: the value itself), e.g. a
   /// log-normal for order values spread around the average order value.
-  model::DistributionPtr order_value;
+  model::DistributionPtr order_value = nullptr;
   bool keep_leads = false;
   bool keep_events = false;
 };

@@ -34,7 +34,6 @@
 #include <nlohmann/json.hpp>
 
 #include "funnelkit/markov/chain.hpp"
-#include "funnelkit/model/extension.hpp"
 
 namespace funnelkit::simulate {
 
@@ -66,7 +65,7 @@ class TriggerCondition {
   /// the trigger starts, or NaN / infinity / a negative number for "not this time".
   [[nodiscard]] virtual double start(const LeadContext& lead) const = 0;
   /// Asked when a step is due: false skips it. The default keeps every step.
-  [[nodiscard]] virtual bool holds(const LeadContext& lead) const { return true; }
+  [[nodiscard]] virtual bool holds(const LeadContext& /*lead*/) const { return true; }
 };
 
 /// What an opened message does (extension kind "trigger_effect"). The built-ins MoveTo and
@@ -90,15 +89,6 @@ class TriggerEffect {
 using TriggerConditionPtr = std::shared_ptr<const TriggerCondition>;
 using TriggerEffectPtr = std::shared_ptr<const TriggerEffect>;
 
-template <>
-struct model::ExtensionKind<TriggerCondition> {
-  static constexpr std::string_view name = "trigger_condition";
-};
-template <>
-struct model::ExtensionKind<TriggerEffect> {
-  static constexpr std::string_view name = "trigger_effect";
-};
-
 /// With probability `probability`, the lead moves to `target` now (from any state: a lead that
 /// reached an end stage can be brought back, e.g. recommendations leading to a repeat order).
 class MoveTo final : public TriggerEffect {
@@ -108,6 +98,8 @@ class MoveTo final : public TriggerEffect {
   nlohmann::json params() const override { return {{"target", target_}, {"probability", probability_}}; }
   std::size_t apply(const LeadContext& lead, std::span<double> weights, double u) const override;
   bool uses_weights() const override { return false; }
+  [[nodiscard]] std::size_t target() const noexcept { return target_; }
+  [[nodiscard]] double probability() const noexcept { return probability_; }
 
  private:
   std::size_t target_;
