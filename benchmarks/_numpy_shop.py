@@ -7,7 +7,10 @@ stage's holding time, then the next stage is drawn from the stage's row; no per-
 until the horizon, with an optional abandoned-cart trigger: a lead idle in the cart for
 ``delay`` gets a message, opened with probability ``open``; an opened message multiplies the
 odds of the lead's next move going to ``toward`` by ``multiplier`` for the rest of that stay
-(P' = mP / (1 - P + mP), the engine's OddsMultiplier).
+(P' = mP / (1 - P + mP), the engine's OddsMultiplier). As in the engine's idle condition,
+dropping out (the move to the funnel's drop state) is not an action: a lead who dropped out of
+the cart within ``delay`` still gets the message at entry + ``delay`` (opened or not, it has no
+effect on a lead who left).
 
 - :func:`simulate_time_step`: 20-minute steps (``step``), vectorised over the leads in the
   funnel at each step. A lead leaves its stage during a step with the holding law's hazard
@@ -69,6 +72,7 @@ class ShopArrays:
     mean: np.ndarray  # float[S]: mean holding time (0 for absorbing states)
     cumulative: np.ndarray  # float[S, S]: cumulative row probabilities (last column 1 for transient)
     entry: int
+    drop: int  # the drop state (-1: none)
     holdings: list[fk.Distribution | None]  # the laws, for non-exponential funnels
     exponential: bool  # every transient state's holding is exponential
 
@@ -109,7 +113,8 @@ def shop_arrays(funnel: fk.Funnel) -> ShopArrays:
     cumulative = np.cumsum(rows, axis=1)
     cumulative[transient, -1] = 1.0  # guard against rounding: u < 1 always finds a column
     return ShopArrays(names=names, transient=transient, success=kinds == "success", mean=mean,
-                      cumulative=cumulative, entry=int(np.argmax(chain.entry)), holdings=holdings,
+                      cumulative=cumulative, entry=int(np.argmax(chain.entry)),
+                      drop=-1 if chain.drop_state is None else int(chain.drop_state), holdings=holdings,
                       exponential=exponential)
 
 
@@ -214,10 +219,12 @@ def simulate_per_transition(arrays: ShopArrays, arrivals: np.ndarray, horizon: f
         stay = _holding(arrays, state, rng)
         nxt = _draw_next(cumulative, state, rng.random(len(state)))
         if trigger is not None:
-            waiting = np.flatnonzero((state == cart) & (stay > trigger.delay) & (now + trigger.delay < horizon))
-            out.messages += len(waiting)
+            in_cart = (state == cart) & (now + trigger.delay < horizon)
+            waiting = np.flatnonzero(in_cart & (stay > trigger.delay))
+            left = int((in_cart & (stay <= trigger.delay) & (nxt == arrays.drop)).sum())
+            out.messages += len(waiting) + left
             opened = waiting[rng.random(len(waiting)) < trigger.open]
-            out.opened += len(opened)
+            out.opened += len(opened) + int((rng.random(left) < trigger.open).sum())
             if len(opened):
                 nxt[opened] = _draw_next(boosted, state[opened], rng.random(len(opened)))
                 stay[opened] = _holding(arrays, state[opened], rng, np.full(len(opened), trigger.delay))
@@ -307,6 +314,12 @@ def simulate_time_step(arrays: ShopArrays, arrivals: np.ndarray, horizon: float,
             lucky = boost[movers]
             if lucky.any():
                 nxt[lucky] = _draw_next(boosted, here[moving][lucky], u[lucky])
+            # Dropping out of the cart before the message: it still goes out at entry + delay.
+            left = movers[(here[moving] == cart) & (nxt == arrays.drop) & ~messaged[movers]]
+            left = left[entered[left] + trigger.delay < horizon]
+            if len(left):
+                out.messages += len(left)
+                out.opened += int((rng.random(len(left)) < trigger.open).sum())
             messaged[movers] = False
             boost[movers] = False
         out.transitions += len(movers)
