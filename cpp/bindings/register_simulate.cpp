@@ -86,7 +86,7 @@ auto field_column(const std::vector<Row>& rows, Field Row::*field) {
   return owned(std::move(out));
 }
 
-py::dict result_to_python(ShopResult&& r, bool keep_leads, bool keep_events) {
+py::dict result_to_python(ShopResult&& r, const Strategy& strategy, bool keep_leads, bool keep_events) {
   const std::size_t senders = r.senders;
   py::dict out("arrivals"_a = shaped(std::move(r.arrivals), {r.replicates, r.bins, r.channels}),
                "entries"_a = shaped(std::move(r.entries), {r.replicates, r.bins, r.states}),
@@ -102,6 +102,10 @@ py::dict result_to_python(ShopResult&& r, bool keep_leads, bool keep_events) {
       py::make_tuple("starts", "control_starts", "starts_converted", "control_converted", "starts_revenue",
                      "control_revenue", "sent", "delivered", "opened", "capped", "postponed", "cost", "discounts",
                      "attributed", "attributed_revenue");
+  py::list names;
+  for (const auto& trigger : strategy.triggers) names.append(trigger.name);
+  for (const auto& campaign : strategy.campaigns) names.append(campaign.name);
+  out["sender_names"] = names;
   out["leads_table"] = py::none();
   out["stage_events"] = py::none();
   out["message_events"] = py::none();
@@ -265,7 +269,7 @@ void register_simulate(py::module_& m) {
         auto result = run_cancellable([&] {
           return simulate_shop(chain, strategy, traffic, population, options, score, threads, report);
         });
-        return result_to_python(std::move(result), keep_leads, keep_events);
+        return result_to_python(std::move(result), strategy, keep_leads, keep_events);
       },
       "chain"_a, "strategy"_a, "expected_traffic"_a, "day_length"_a, "exact_counts"_a, "population_states"_a,
       "population_times"_a, "horizon"_a, "bin_width"_a, "seed"_a, "replicates"_a, "max_transitions"_a,

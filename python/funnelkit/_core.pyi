@@ -465,3 +465,4 @@ def simulate_shop(
     threads: int,
     progress: Callable[[int, int], None] | None,
 ) -> dict[str, Any]: ...
+

@@ -1,7 +1,7 @@
 """The one extension mechanism: Python classes plugged into the C++ engine by name.
 
 An extension is a subclass of the engine's base class for its *kind* (distributions, event
-mappings, segment rules, scorers, lead features). The engine calls its methods through a pybind11 trampoline,
+mappings, segment rules, scorers, lead features, trigger conditions and effects). The engine calls its methods through a pybind11 trampoline,
 so it works everywhere a built-in does; registering it under a name lets JSON documents refer
 to it and lets funnels that use it be saved, loaded and pickled::
 
@@ -41,10 +41,18 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 
 from funnelkit import _core
-from funnelkit.errors import DistributionError, EventLogError, FeatureValueError, FunnelError, ScorerFormatError
+from funnelkit.errors import (
+    DistributionError,
+    EventLogError,
+    FeatureValueError,
+    FunnelError,
+    ScorerFormatError,
+    StrategyError,
+)
 from funnelkit.events import EventMapping, SegmentRule
 from funnelkit.scoring.base import BUILTIN_SCORERS, Scorer
 from funnelkit.scoring.features import LeadFeature
+from funnelkit._trigger_kinds import MoveTo, OddsMultiplier, TriggerCondition, TriggerEffect
 
 __all__ = [
     "BUILTINS",
@@ -92,6 +100,12 @@ _KINDS: Mapping[str, _Kind] = MappingProxyType(
         "scorer": _Kind(Scorer, MappingProxyType(BUILTIN_SCORERS), ScorerFormatError),
         # Engine objects (a trampoline), computed once per block of leads.
         "feature": _Kind(LeadFeature, MappingProxyType({}), FeatureValueError, requires_params=False),
+        # Called by the shop simulation through a trampoline, per opened message or per stage
+        # entry and due step; strategy documents name them (rebuilt as cls(**params)).
+        "trigger_condition": _Kind(TriggerCondition, MappingProxyType({}), StrategyError),
+        "trigger_effect": _Kind(
+            TriggerEffect, MappingProxyType({"move": MoveTo, "odds": OddsMultiplier}), StrategyError
+        ),
     }
 )
 

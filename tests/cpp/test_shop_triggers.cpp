@@ -112,9 +112,26 @@ TEST(ShopTriggers, AMoveAtTheSameInstantAsAStepGoesFirst) {
   s.triggers.push_back(trigger("at 10 h", ConditionKind::Idle, {kBrowse}, {message(10.0)}));
   s.triggers.push_back(trigger("just before", ConditionKind::Idle, {kBrowse}, {message(10.0 - 1e-9)}));
   const auto run = run_strategy(s, 500);
-  EXPECT_EQ(run.sender(0, kSent), 0);    // the lead left "at" that moment
-  EXPECT_EQ(run.sender(0, kStarts), 0);  // and was never eligible
+  // Leads moving on to the cart acted "at" that moment: nothing; those dropping out did not act.
+  const double dropped = 500 - run.entries("cart");
+  EXPECT_EQ(run.sender(0, kSent), dropped);
+  EXPECT_EQ(run.sender(0, kStarts), dropped);
   EXPECT_EQ(run.sender(1, kSent), 500);
+}
+
+TEST(ShopTriggers, DroppingOutDoesNotEndAnIdleStay) {
+  // The abandoned cart: a reminder a day after the cart reaches the leads who left it (the
+  // remainder) as well as those still deciding, and a move effect brings them back.
+  Strategy s;
+  s.triggers.push_back(trigger("cart", ConditionKind::Idle, {kCart},
+                               {message(24.0, std::make_shared<MoveTo>(kCheckout, 1.0))}));
+  const auto run = run_strategy(s, 4000, {.seed = 5}, true);
+  const double carts = run.entries("cart");
+  const double early = run.sender(0, kStarts);
+  // Reached: every cart but those that went on to checkout within the day, 0.3 (1 - e^(-1/2)).
+  const double gone = 0.3 * (1 - std::exp(-0.5));
+  EXPECT_NEAR(early / carts, 1 - gone, 4.0 * std::sqrt(gone * (1 - gone) / carts));
+  EXPECT_EQ(run.sender(0, kStartsConverted), early);  // all of them were brought back
 }
 
 TEST(ShopTriggers, FollowUpsStopOnceTheLeadPurchased) {
@@ -161,9 +178,12 @@ TEST(ShopTriggers, AnOddsMultiplierMatchesItsClosedForm) {
     s.triggers.push_back(trigger("cart", ConditionKind::Idle, {kCart},
                                  {message(1.0, std::make_shared<OddsMultiplier>(3.0, std::vector<std::size_t>{}), open)}));
     const auto run = run_strategy(s, 200'000, {.seed = 4}, true);
-    const double reached = run.sender(0, kStarts);  // carts still there after one hour
+    // Reached after an hour: the carts still deciding (1 - q) and those that dropped out (0.7 q),
+    // q = 1 - e^(-1/48); only the first can still buy, and the odds act on them alone.
+    const double reached = run.sender(0, kStarts);
+    const double q = 1 - std::exp(-1.0 / 48.0);
     const double boosted = 0.9 / 1.6;
-    const double expected = open * boosted + (1 - open) * 0.3;
+    const double expected = (1 - q) * (open * boosted + (1 - open) * 0.3) / (1 - 0.3 * q);
     const double converted = run.sender(0, kStartsConverted);
     EXPECT_NEAR(converted / reached, expected, 4.0 * std::sqrt(expected * (1 - expected) / reached)) << open;
   }
@@ -204,7 +224,7 @@ TEST(ShopTriggers, QuietHoursPostponeAndTheConditionIsCheckedAgain) {
   quiet_early.quiet_end = 11.0;
   const auto moved = run_strategy(quiet_early, 300);
   EXPECT_EQ(moved.sender(1, kPostponed), 300);
-  EXPECT_EQ(moved.sender(1, kSent), 0);
+  EXPECT_EQ(moved.sender(1, kSent), 300 - moved.entries("cart"));  // only those who dropped out are idle
 }
 
 TEST(ShopTriggers, TheFrequencyCapDropsMessagesOverIt) {

@@ -168,7 +168,7 @@ def test_unregistered_extension_still_compares_and_prints() -> None:
 def test_one_table_of_kinds_and_builtins(registered: None) -> None:
     from funnelkit import extension
 
-    kinds = {"distribution", "event_mapping", "segment_rule", "scorer", "feature"}
+    kinds = {"distribution", "event_mapping", "segment_rule", "scorer", "feature", "trigger_condition", "trigger_effect"}
     assert set(extension.EXTENSION_KINDS) == set(extension.BUILTINS) == kinds
     assert extension.BUILTINS["event_mapping"] == extension.BUILTINS["segment_rule"] == frozenset()
     assert extension.BUILTIN_DISTRIBUTIONS == extension.BUILTINS["distribution"]

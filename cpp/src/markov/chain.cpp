@@ -1,6 +1,7 @@
 #include "funnelkit/markov/chain.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <span>
 
 #include "funnelkit/core/errors.hpp"
@@ -63,6 +64,7 @@ Chain Chain::compile(const model::Funnel& funnel) {
     t.delay = d.get();
     t.delay_mean = d->mean();
     t.delay_second_moment = d->second_moment();
+    if (const auto* exponential = dynamic_cast<const model::Exponential*>(d.get())) t.exponential_rate = exponential->rate();
   };
   chain.row_offsets_.push_back(0);
   for (std::size_t i = 0; i < chain.size(); ++i) {
@@ -134,6 +136,9 @@ std::pair<std::size_t, double> Chain::sample_step(std::size_t state, Rng& rng) c
   auto it = std::upper_bound(row.begin(), row.end(), target,
                              [](double x, const Transition& t) { return x < t.cumulative; });
   if (it == row.end()) --it;
+  // The commonest delay is drawn inline (as Exponential::sample does) rather than through a
+  // virtual call: simulations spend much of their time here.
+  if (it->exponential_rate > 0.0) return {it->to, -std::log(rng.uniform01()) / it->exponential_rate};
   return {it->to, it->delay ? it->delay->sample(rng) : 0.0};
 }
 

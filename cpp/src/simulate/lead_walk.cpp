@@ -165,6 +165,10 @@ class LeadWalker {
   void run() {
     const double horizon = s_.options.horizon;
     for (;;) {
+      if (pending_.empty() && next_campaign_ == s_.sends.size()) {  // only moves are left: the fast path
+        if (chain_.absorbing(state_) || !(next_time_ < horizon) || !take_move()) return;
+        continue;
+      }
       const double t_move = chain_.absorbing(state_) ? kNever : next_time_;
       std::size_t due = pending_.size();
       double t_message = kNever;
@@ -177,13 +181,7 @@ class LeadWalker {
       const double t = std::min({t_move, t_message, t_campaign});
       if (!(t < horizon)) return;
       if (t_move <= t_message && t_move <= t_campaign) {  // a move at the same time as a message goes first
-        if (moves_ == s_.options.max_transitions) {
-          ++totals_.stopped;
-          return;
-        }
-        ++moves_;
-        ++totals_.transitions;
-        enter(next_state_, t_move, true);
+        if (!take_move()) return;
       } else if (t_message <= t_campaign) {
         const Pending step = pending_[due];
         pending_[due] = pending_.back();
@@ -195,13 +193,27 @@ class LeadWalker {
     }
   }
 
+  // The pending move happens; false when the lead has used up its transitions.
+  bool take_move() {
+    if (moves_ == s_.options.max_transitions) {
+      ++totals_.stopped;
+      return false;
+    }
+    ++moves_;
+    ++totals_.transitions;
+    enter(next_state_, next_time_, true);
+    return true;
+  }
+
   void enter(std::size_t state, double t, bool counted) {
     const std::size_t b = bin(t);
     if (has_state_) --totals_.occupancy_diff[b * states_ + state_];
+    // Dropping out is the model's "no further action", not an action: the stay it ends goes on
+    // for idle triggers, which is how an abandoned cart gets its reminder after the lead left.
+    if (!(has_state_ && state == s_.drop_state)) ++stay_;
     has_state_ = true;
     state_ = state;
     stay_start_ = t;
-    ++stay_;
     ++totals_.occupancy_diff[b * states_ + state];
     if (counted) ++totals_.entries[b * states_ + state];
     totals_.total_value += chain_.value(state);
@@ -578,6 +590,7 @@ WalkSetup::WalkSetup(const markov::Chain& chain_, const markov::NextStep& next_s
   for (std::size_t e = 0; e < chain.entry().size(); ++e)
     if (chain.entry()[e] == sum) single_entry = e;  // all the weight on one state: no draw
   per_bin = 1.0 / options.bin_width;
+  drop_state = chain.drop_state();
   purchase.assign(n, 0);
   excluded.assign(n, 0);
   for (std::size_t s = 0; s < n; ++s) purchase[s] = chain.value(s) > 0.0 ? 1 : 0;

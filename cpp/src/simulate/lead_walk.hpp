@@ -42,6 +42,7 @@ struct WalkSetup {
   std::vector<double> entry_cumulative;
   std::size_t single_entry = markov::kNoState;  // the entry state when there is only one
   double per_bin = 1.0;                         // 1 / bin width
+  std::size_t drop_state = markov::kNoState;    // entering it continues the stay (see enter)
   std::vector<std::uint8_t> purchase;   // per state: value > 0
   std::vector<std::uint8_t> excluded;   // per state
   std::vector<std::vector<std::uint32_t>> watching;  // per state: Enter/Idle triggers it starts

@@ -31,6 +31,7 @@ struct Transition {
   const model::Distribution* delay = nullptr;  ///< the edge's delay, else the stage's holding time
   double delay_mean = 0.0;
   double delay_second_moment = 0.0;
+  double exponential_rate = 0.0;  ///< the delay's rate when it is exponential (drawn inline), else 0
   std::size_t edge = kNoState;  ///< index in Funnel::edges(); kNoState for the remainder to drop
 };
 

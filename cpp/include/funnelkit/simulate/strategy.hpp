@@ -8,10 +8,14 @@
 ///
 /// Delay semantics (tested one by one in tests/cpp/test_shop_triggers.cpp):
 /// * A trigger *starts* at a time t0 given by its condition; step k is *due* at t0 + delay_k.
-/// * Idle(stages): t0 is the entry into one of the stages; step k is sent only if the lead is
-///   still in that same stay at t0 + delay_k. A move at exactly t0 + delay_k happens first
-///   (the lead left "at" that moment: nothing is sent). "20 minutes after leaving the cart" is
-///   idle("cart", 20 min): the lead's last action was entering the cart.
+/// * Idle(stages): t0 is the entry into one of the stages; step k is sent only if the lead has
+///   made no move since, at t0 + delay_k. Dropping out (a move to the funnel's drop state, the
+///   row remainder) is not a move here: it is the model's "never acts again", so a lead who
+///   left its cart stays idle in it, and "the abandoned-cart reminder 20 minutes after the
+///   last action" is idle("cart") with a 20-minute step, reaching both the leads still
+///   deciding and those who left. A move at exactly t0 + delay_k happens first (the lead acted
+///   "at" that moment: nothing is sent). An odds effect acts on leads still deciding; a lead
+///   who dropped out can be brought back by a move effect.
 /// * Enter(stages): t0 is the entry; steps are sent wherever the lead is by then.
 /// * Purchase: t0 is every entry into a purchase state (a state with a positive value).
 /// * Custom: t0 = entry + the delay the condition returns; each step also asks holds().

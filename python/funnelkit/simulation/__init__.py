@@ -1,0 +1,54 @@
+"""Trigger strategies and the shop simulation.
+
+A :class:`Strategy` of :class:`Trigger` s and :class:`Campaign` s (or a ready-made one from
+:mod:`funnelkit.simulation.templates`, ``fk.strategies``), a :class:`TrafficPlan`, and a funnel
+are what a simulation runs.
+
+    >>> import funnelkit as fk
+    >>> fk.strategies.must_have().senders[:2]
+    ['abandoned browse', 'abandoned cart']
+"""
+
+from __future__ import annotations
+
+from funnelkit.simulation import templates
+from funnelkit.simulation._durations import day_length, to_units
+from funnelkit.simulation.strategy import STRATEGY_FORMAT, STRATEGY_VERSION, Strategy
+from funnelkit.simulation.traffic import Channel, TrafficPlan
+from funnelkit.simulation.triggers import (
+    CHANNELS,
+    Audience,
+    Campaign,
+    ChannelDefaults,
+    Condition,
+    Message,
+    MoveTo,
+    OddsMultiplier,
+    Trigger,
+    TriggerCondition,
+    TriggerEffect,
+    when,
+)
+
+__all__ = [
+    "CHANNELS",
+    "STRATEGY_FORMAT",
+    "STRATEGY_VERSION",
+    "Audience",
+    "Campaign",
+    "Channel",
+    "ChannelDefaults",
+    "Condition",
+    "Message",
+    "MoveTo",
+    "OddsMultiplier",
+    "Strategy",
+    "TrafficPlan",
+    "Trigger",
+    "TriggerCondition",
+    "TriggerEffect",
+    "day_length",
+    "templates",
+    "to_units",
+    "when",
+]
