@@ -465,4 +465,3 @@ def simulate_shop(
     threads: int,
     progress: Callable[[int, int], None] | None,
 ) -> dict[str, Any]: ...
-

@@ -2,7 +2,10 @@
 
 ``funnelkit score EVENTS --scorer PATH --output OUT`` scores every lead of an event log with
 saved scorers and writes one row per lead, atomically (see :func:`funnelkit.score_leads`);
-``funnelkit version`` prints the version. Made for schedulers (cron, Airflow): errors are one
+``funnelkit simulate FUNNEL --strategy must_have --visitors-per-day N --output OUT`` simulates a
+shop with a trigger strategy, or compares strategies (``--compare none``; see
+:func:`funnelkit.simulate` and :func:`funnelkit.compare_strategies`; its bad-input codes are 3 for
+the funnel and 4 for a strategy); ``funnelkit version`` prints the version. Made for schedulers (cron, Airflow): errors are one
 line on stderr (``funnelkit score: error: ...``), a one-line summary goes to stdout (unless
 ``--quiet``), and the exit status says what went wrong:
 
@@ -104,6 +107,8 @@ def _build_parser() -> _Parser:
                          help="drop rows with a null lead, event or time instead of failing (exit 3)")
     score.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary line")
     score.set_defaults(run=_score)
+
+    _add_simulate(commands)
 
     version = commands.add_parser("version", help="print funnelkit's version")
     version.set_defaults(run=_version)
@@ -212,6 +217,210 @@ def _score(arguments: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- funnelkit simulate -----------------------------------------------------------------------
+_SIMULATE_EXIT_CODES = """\
+exit status:
+  0    success
+  1    unexpected internal error (traceback shown)
+  2    usage error (bad option or value, output folder missing)
+  3    bad funnel (file missing, malformed or invalid)
+  4    bad strategy (file missing, malformed or of another version; a trigger naming a stage
+       the funnel lacks)
+  130  interrupted by SIGINT or SIGTERM (no partial output is left)
+"""
+
+
+def _add_simulate(commands: Any) -> None:
+    simulate = commands.add_parser(
+        "simulate", help="simulate a shop with a trigger strategy (and compare strategies)",
+        description="Simulate a shop: visitors arrive, leads move through the funnel (a funnel JSON file), the "
+                    "strategy sends its messages; many replicates. Prints the totals (or, with --compare, each "
+                    "strategy against the first with paired 95% intervals) and writes the daily mean series, one "
+                    "row per strategy and day (.csv or .parquet), or everything as a JSON document (.json). "
+                    "STRATEGY is must_have (the five must-have triggers), none (no messages) or a strategy JSON "
+                    "file. Output is written to a temporary file and renamed: nothing partial is left.",
+        epilog=_SIMULATE_EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    simulate.add_argument("funnel", metavar="FUNNEL", help="funnel document (JSON), e.g. a saved fitted funnel")
+    simulate.add_argument("--strategy", metavar="STRATEGY", default="must_have",
+                          help="must_have, none or a strategy JSON file (default: must_have)")
+    simulate.add_argument("--compare", metavar="STRATEGY", nargs="+", default=[],
+                          help="compare --strategy (the baseline) with these, with common random numbers")
+    simulate.add_argument("--visitors-per-day", metavar="N", type=_positive_number, required=True,
+                          help="expected visitors per day")
+    simulate.add_argument("--horizon", metavar="DURATION", default="90D", help="how long to simulate (default: 90D)")
+    simulate.add_argument("--replicates", metavar="R", type=_positive, default=20, help="replicates (default: 20)")
+    simulate.add_argument("--seed", metavar="SEED", type=_non_negative, default=0, help="random seed (default: 0)")
+    simulate.add_argument("--start", metavar="DATE", help="first simulated day (default: 2026-01-05, a Monday)")
+    simulate.add_argument("--margin", metavar="SHARE", type=float, default=0.3,
+                          help="gross margin as a share of revenue (default: 0.3)")
+    simulate.add_argument("--output", "-o", metavar="OUT", required=True, help="output file (.csv, .parquet, .json)")
+    simulate.add_argument("--keep-leads", action="store_true",
+                          help="also write one row per simulated lead to OUT_STEM.leads.(csv|parquet)")
+    simulate.add_argument("--threads", metavar="N", type=_positive, help="threads (default: all cores)")
+    simulate.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary")
+    simulate.set_defaults(run=_simulate)
+
+
+def _simulate(arguments: argparse.Namespace) -> int:
+    prog = "funnelkit simulate"
+
+    def fail(code: int, message: str) -> int:
+        print(f"{prog}: error: {message}", file=sys.stderr)
+        return code
+
+    try:
+        with _sigterm_as_interrupt():
+            import pandas as pd
+
+            import funnelkit as fk
+
+            output = Path(arguments.output)
+            suffix = output.suffix.lower()
+            if suffix not in (".csv", ".parquet", ".pq", ".json"):
+                return fail(EXIT_USAGE, f"--output: name it .csv, .parquet or .json, got {output.name!r}")
+            if not output.parent.is_dir():
+                return fail(EXIT_USAGE, f"--output: the folder {str(output.parent)!r} does not exist")
+            try:
+                pd.Timedelta(arguments.horizon)
+            except (TypeError, ValueError):
+                return fail(EXIT_USAGE, f"--horizon: not a duration (e.g. 90D, 2W, 36h): {arguments.horizon!r}")
+            if arguments.start is not None:
+                try:
+                    pd.Timestamp(arguments.start)
+                except (TypeError, ValueError):
+                    return fail(EXIT_USAGE, f"--start: not a date: {arguments.start!r}")
+            try:
+                economics = fk.Economics(margin=arguments.margin)
+            except ValueError as error:
+                return fail(EXIT_USAGE, f"--margin: {error}")
+            funnel_path = Path(arguments.funnel)
+            if not funnel_path.is_file():
+                return fail(EXIT_BAD_DATA, f"no funnel file at {str(funnel_path)!r}")
+            try:
+                funnel = fk.Funnel.from_json(funnel_path)
+            except (fk.FunnelError, OSError) as error:
+                return fail(EXIT_BAD_DATA, f"cannot read the funnel {str(funnel_path)!r}: {error}")
+            specs = [arguments.strategy, *arguments.compare]
+            strategies: dict[str, Any] = {}
+            try:
+                for spec in specs:
+                    name, strategy = _strategy_spec(spec)
+                    if name in strategies:
+                        return fail(EXIT_USAGE, f"the strategy {name!r} is given twice")
+                    strategies[name] = strategy
+                    if strategy is not None:
+                        strategy.validate(funnel)  # stages the funnel lacks, bad delays: a bad strategy
+            except (OSError, ValueError, TypeError, KeyError) as error:  # FunnelError is a ValueError
+                return fail(EXIT_BAD_SCORER, str(error))
+            options: dict[str, Any] = {
+                "horizon": arguments.horizon, "replicates": arguments.replicates, "seed": arguments.seed,
+                "start": arguments.start, "economics": economics, "keep_leads": arguments.keep_leads,
+                "threads": arguments.threads, "progress": not arguments.quiet}
+            try:
+                comparison = fk.compare_strategies(funnel, arguments.visitors_per_day, strategies,
+                                                   baseline=next(iter(strategies)), **options)
+            except fk.StrategyError as error:
+                return fail(EXIT_BAD_SCORER, str(error))
+            except fk.FunnelError as error:
+                return fail(EXIT_BAD_DATA, str(error))
+            simulations = comparison.simulations
+            written = _simulation_output(output, suffix, simulations, comparison if arguments.compare else None)
+            if arguments.keep_leads:
+                leads_suffix = ".parquet" if suffix in (".parquet", ".pq") else ".csv"
+                leads = pd.concat({name: sim.leads for name, sim in simulations.items()}, names=["strategy"])
+                _write_frame(output.with_name(f"{output.stem}.leads{leads_suffix}"), leads.reset_index(),
+                             leads_suffix)
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted; no output was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception:  # an internal error: show everything, it is a bug to report
+        traceback.print_exc()
+        print(f"{prog}: error: unexpected internal error (the traceback above); please report it", file=sys.stderr)
+        return EXIT_INTERNAL
+    if not arguments.quiet:
+        first = next(iter(simulations.values()))
+        counts = {key: sum(sim.counts[key] for sim in simulations.values()) for key in ("leads", "transitions",
+                                                                                      "messages")}
+        print(f"{prog}: {len(simulations)} strateg{'y' if len(simulations) == 1 else 'ies'}, {first.days} days, "
+              f"{first.replicates} replicates; simulated {counts['leads']:,} leads, {counts['transitions']:,} "
+              f"transitions, {counts['messages']:,} messages; wrote {written}")
+        print(_summary_text(simulations, comparison if arguments.compare else None))
+    return EXIT_OK
+
+
+def _strategy_spec(spec: str) -> tuple[str, Any]:
+    """``must_have``, ``none`` or a strategy JSON file -> (name, strategy)."""
+    import funnelkit as fk
+
+    if spec == "must_have":
+        return spec, fk.strategies.must_have()
+    if spec == "none":
+        return spec, None
+    path = Path(spec)
+    if not path.is_file():
+        raise FileNotFoundError(f"no strategy file at {spec!r} (or say must_have or none)")
+    return path.stem, fk.Strategy.load(path)
+
+
+def _summary_text(simulations: Any, comparison: Any) -> str:
+    import pandas as pd
+
+    if comparison is None:
+        frame = next(iter(simulations.values())).summary()
+    else:
+        columns = ["buyers", "revenue", "profit", "incremental_profit", "incremental_profit_low",
+                   "incremental_profit_high", "roi"]
+        frame = comparison.table[columns]
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
+        return str(frame.to_string(float_format=lambda x: f"{x:,.6g}"))
+
+
+def _simulation_output(output: Path, suffix: str, simulations: Any, comparison: Any) -> str:
+    """Writes the daily means (csv/parquet) or the JSON document; returns what was written."""
+    import json
+
+    import pandas as pd
+
+    if suffix == ".json":
+        document = {
+            "format": "funnelkit-simulation", "version": 1,
+            "strategies": {name: {
+                "counts": sim.counts,
+                "totals": _records(sim.totals),
+                "triggers": _records(sim.triggers),
+                "daily": json.loads(sim.daily.to_json(orient="split", date_format="iso")),
+            } for name, sim in simulations.items()},
+            "comparison": None if comparison is None else _records(comparison.table),
+        }
+        from funnelkit.scoring.base import write_atomically
+
+        write_atomically(output, json.dumps(document, indent=1, allow_nan=True).encode())
+        return str(output)
+    frame = pd.concat({name: sim.daily for name, sim in simulations.items()}, names=["strategy", "date"])
+    _write_frame(output, frame.reset_index(), suffix)
+    return f"{len(frame):,} rows to {output}"
+
+
+def _records(frame: Any) -> dict[str, dict[str, Any]]:
+    import math
+
+    def plain(value: Any) -> Any:
+        value = value.item() if hasattr(value, "item") else value
+        return None if isinstance(value, float) and not math.isfinite(value) else value
+
+    return {str(index): {str(k): plain(v) for k, v in row.items()} for index, row in frame.iterrows()}
+
+
+def _write_frame(path: Path, frame: Any, suffix: str) -> None:
+    from funnelkit.scoring.base import write_atomically
+
+    if suffix in (".parquet", ".pq"):
+        data: bytes = frame.to_parquet(index=False)
+    else:
+        data = frame.to_csv(index=False).encode()
+    write_atomically(path, data)
+
+
 def _scorer_paths(specs: Sequence[str]) -> dict[str, str] | list[str]:
     """``--scorer PATH`` or ``--scorer NAME=PATH``: named when any is, else in order."""
     named: dict[str, str] = {}
@@ -251,6 +460,16 @@ def _positive(text: str) -> int:
     value = _integer(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def _positive_number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (value > 0 and value < float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
     return value
 
 

@@ -71,7 +71,7 @@ def test_stage_names_are_parameters() -> None:
     strategy = fk.strategies.must_have("browse", "basket", "pay", exclude_stages=())
     plain = resolve(strategy, funnel)
     cart = plain["triggers"][1]  # type: ignore[index]
-    assert cart["states"] == [1] and cart["steps"][1]["effect"] == ("move", 2, 0.1)
+    assert cart["states"] == [1] and cart["steps"][1]["effect"] == ("move", 2, 0.15)
     assert cart["steps"][0]["delay"] == pytest.approx(20.0)  # minutes
     assert plain["excluded_states"] == []
 

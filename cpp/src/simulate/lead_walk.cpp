@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <optional>
+#include <typeinfo>
 
 #include "funnelkit/core/errors.hpp"
 
@@ -92,7 +93,8 @@ class LeadWalker {
     order_ready_ = false;
     std::fill(starts_.begin(), starts_.end(), 0);
     std::fill(response_ready_.begin(), response_ready_.end(), 0);
-    for (std::size_t k = 0; k < control_.size(); ++k) control_[k] = draw_control(k);
+    if (s_.any_control)
+      for (std::size_t k = 0; k < control_.size(); ++k) control_[k] = draw_control(k);
     pending_.clear();
     windows_.clear();
     offers_.clear();
@@ -408,8 +410,13 @@ class LeadWalker {
   }
 
   void respond(const TriggerEffect& effect, double t, double u) {
-    const LeadContext lead = context(t);
     std::size_t target = markov::kNoState;
+    if (typeid(effect) == typeid(MoveTo)) {  // the commonest effect, without building a context
+      const auto& move = static_cast<const MoveTo&>(effect);
+      if (u < move.probability()) move_now(move.target(), t);
+      return;
+    }
+    const LeadContext lead = context(t);
     if (effect.uses_weights() && !chain_.absorbing(state_)) {
       const double spent = t - stay_start_;
       const auto row = chain_.transitions(state_);
@@ -430,6 +437,10 @@ class LeadWalker {
     }
     if (target == markov::kNoState) return;
     if (target >= states_) throw FunnelError(ErrorKind::Strategy, "a trigger effect moved a lead to no stage");
+    move_now(target, t);
+  }
+
+  void move_now(std::size_t target, double t) {
     ++moves_;
     ++totals_.transitions;
     enter(target, t, true);
@@ -624,6 +635,7 @@ WalkSetup::WalkSetup(const markov::Chain& chain_, const markov::NextStep& next_s
       if (t < options.horizon) sends.push_back({t, c});
   }
   std::stable_sort(sends.begin(), sends.end(), [](const Send& a, const Send& b) { return a.time < b.time; });
+  any_control = std::any_of(control_share.begin(), control_share.end(), [](double share) { return share > 0.0; });
   capped = strategy.cap_messages != std::numeric_limits<std::int64_t>::max() && std::isfinite(strategy.cap_period);
   quiet = strategy.quiet_start != strategy.quiet_end;
 }

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 from funnelkit.simulation import templates
 from funnelkit.simulation._durations import day_length, to_units
+from funnelkit.simulation.economics import Economics
+from funnelkit.simulation.results import Simulation, StrategyComparison
+from funnelkit.simulation.run import compare_strategies, simulate
 from funnelkit.simulation.strategy import STRATEGY_FORMAT, STRATEGY_VERSION, Strategy
 from funnelkit.simulation.traffic import Channel, TrafficPlan
 from funnelkit.simulation.triggers import (
@@ -39,15 +42,20 @@ __all__ = [
     "Channel",
     "ChannelDefaults",
     "Condition",
+    "Economics",
     "Message",
     "MoveTo",
     "OddsMultiplier",
+    "Simulation",
     "Strategy",
+    "StrategyComparison",
     "TrafficPlan",
     "Trigger",
     "TriggerCondition",
     "TriggerEffect",
+    "compare_strategies",
     "day_length",
+    "simulate",
     "templates",
     "to_units",
     "when",
