@@ -192,17 +192,17 @@ def markdown(header: list[str], rows: list[list[str]]) -> str:
 
 def main_table(rows: list[Row]) -> str:
     header = ["funnel", "contender", "leads", "transitions", "messages", "purchases / 1k leads", "time",
-              "engine", "ns / transition / core", "M transitions / s"]
+              "engine", "ns / transition / core", "M transitions / s", "µs / lead"]
     body = []
     for r in rows:
         if r.note:
-            body.append([r.funnel, r.contender, "", "", "", "", r.note, "", "", ""])
+            body.append([r.funnel, r.contender, "", "", "", "", r.note, "", "", "", ""])
             continue
         engine = r.ns_per_transition(engine=True)
         body.append([r.funnel, r.contender, f"{r.leads:,}", f"{r.transitions:,}", f"{r.messages:,}",
                      f"{1000 * r.purchases / r.leads:.2f}", fmt_time(r.seconds), fmt_time(r.engine_seconds),
                      fmt_ns(r.ns_per_transition()) + (f" ({fmt_ns(engine)} engine)" if math.isfinite(engine) else ""),
-                     f"{r.transitions / r.seconds / 1e6:.2f}"])
+                     f"{r.transitions / r.seconds / 1e6:.2f}", f"{r.seconds * 1e6 / r.leads:.3f}"])
     return markdown(header, body)
 
 
