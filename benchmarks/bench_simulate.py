@@ -32,7 +32,8 @@ its engine alone. The script checks
 that the contenders simulating the same thing agree on conversion within 4.5 standard errors
 (the NumPy references are checked against the exact analysis in
 tests/python/test_numpy_shop_reference.py). Then the engine alone with the must-have strategy
-on 1..os.cpu_count() threads (``--threads-max``). Results are written as JSON to
+on 1..os.cpu_count() threads (``--threads-max``), on ``--scaling-replicates`` replicates (5) so
+that there is work to share. Results are written as JSON to
 benchmarks/results/simulate-<leads>.json.
 
     python benchmarks/bench_simulate.py                 # 200k leads, about a minute
@@ -102,6 +103,7 @@ class Row:
     messages: int = 0
     seconds: float = math.nan  # best whole call
     engine_seconds: float = math.nan  # funnelkit: the engine call alone
+    cores: float = math.nan  # funnelkit: CPU time / wall time of the call
     note: str = ""
 
     def ns_per_transition(self, engine: bool = False) -> float:
@@ -110,7 +112,7 @@ class Row:
 
 
 def run_funnelkit(funnel: fk.Funnel, leads: int, days: int, strategy: str, threads: int, seed: int,
-                  runs: int) -> dict[str, Any]:
+                  runs: int, replicates: int = 1) -> dict[str, Any]:
     plan = fk.TrafficPlan(visitors_per_day=leads / days)
     chosen = STRATEGIES[strategy]()
     original = _core.simulate_shop
@@ -126,14 +128,16 @@ def run_funnelkit(funnel: fk.Funnel, leads: int, days: int, strategy: str, threa
     _core.simulate_shop = timed  # type: ignore[assignment]
     try:
         for _ in range(runs):
+            cpu_before = time.process_time()
             started = time.perf_counter()
-            sim = fk.simulate(funnel, plan, chosen, horizon=f"{days}D", replicates=1, seed=seed, threads=threads,
-                              progress=False)
+            sim = fk.simulate(funnel, plan, chosen, horizon=f"{days}D", replicates=replicates, seed=seed,
+                              threads=threads, progress=False)
             seconds = time.perf_counter() - started
+            cpu = time.process_time() - cpu_before
             engine, raw = inner[-1] if inner else (math.nan, {})
             if seconds < best["seconds"]:
                 counts = sim.counts
-                best = {"seconds": seconds, "engine_seconds": engine, "leads": counts["leads"],
+                best = {"seconds": seconds, "engine_seconds": engine, "cores": cpu / seconds, "leads": counts["leads"],
                         "transitions": counts["transitions"], "messages": counts["messages"],
                         "purchases": int(raw.get("successes", 0))}
     finally:
@@ -277,12 +281,14 @@ def scaling_table(rows: list[Row]) -> str:
     body = []
     for r in rows:
         if r.note:
-            body.append([r.funnel, str(r.threads), r.note, "", "", ""])
+            body.append([r.funnel, str(r.threads), r.note, "", "", "", "", ""])
             continue
         speedup = one.engine_seconds / r.engine_seconds if one else math.nan
-        body.append([r.funnel, str(r.threads), fmt_time(r.engine_seconds), fmt_ns(r.ns_per_transition(engine=True)),
-                     f"{speedup:.2f}×", f"{speedup / r.threads:.0%}"])
-    return markdown(["funnel", "threads", "engine time", "ns / transition / core", "speed-up", "efficiency"], body)
+        body.append([r.funnel, str(r.threads), f"{r.transitions:,}", fmt_time(r.engine_seconds),
+                     fmt_ns(r.ns_per_transition(engine=True)), f"{r.cores:.2f}", f"{speedup:.2f}×",
+                     f"{speedup / r.threads:.0%}"])
+    return markdown(["funnel", "threads", "transitions", "engine time", "ns / transition / core", "cores used",
+                     "speed-up", "efficiency"], body)
 
 
 def plain(value: Any) -> Any:
@@ -312,6 +318,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="runs per contender, the best counts (default 3)")
     parser.add_argument("--threads-max", type=int, default=os.cpu_count() or 1,
                         help="the scaling run's largest thread count (default os.cpu_count())")
+    parser.add_argument("--scaling-replicates", type=int, default=5,
+                        help="replicates in the scaling run, for enough work to share (default 5)")
     parser.add_argument("--funnels", default="exponential,shop", help="comma-separated: exponential, shop")
     parser.add_argument("--cap", type=float, default=600.0, help="stop a contender after this many seconds")
     parser.add_argument("--seed", type=int, default=0)
@@ -356,9 +364,11 @@ def main() -> None:
     for threads in range(1, max(1, args.threads_max) + 1):
         scaling.append(measure(Row(scaled, "funnelkit, must-have", threads=threads),
                                lambda t=threads: run_funnelkit(all_funnels[scaled], leads, args.days, "must-have", t,
-                                                               args.seed, args.runs), args.cap))
+                                                               args.seed, args.runs, args.scaling_replicates),
+                               args.cap))
     items = ratios(rows)
     print(ratio_table(items) + "\n")
+    print(f"The engine with the must-have strategy, {args.scaling_replicates} replicates of {leads:,} leads:")
     print(scaling_table(scaling) + "\n")
     problems = agreement(rows)
     for problem in problems:
@@ -373,7 +383,8 @@ def main() -> None:
     document = {
         "benchmark": "bench_simulate", "date": datetime.datetime.now().isoformat(timespec="seconds"),
         "machine": info, "load_before": load_before, "load_after": load_after,
-        "options": {"leads": leads, "days": args.days, "runs": args.runs, "seed": args.seed, "funnels": chosen},
+        "options": {"leads": leads, "days": args.days, "runs": args.runs, "seed": args.seed, "funnels": chosen,
+                    "scaling_replicates": args.scaling_replicates},
         "rows": [r.__dict__ | {"ns_per_transition": r.ns_per_transition(),
                                "engine_ns_per_transition": r.ns_per_transition(engine=True)} for r in rows],
         "ratios": items,
