@@ -40,7 +40,7 @@ def _chain_text(arrays: ShopArrays) -> str:
     if not arrays.exponential:
         raise ValueError("the bare loop draws exponential holding times: use an exponential funnel")
     lines = []
-    for state, name in enumerate(arrays.names):
+    for state in range(len(arrays.names)):
         if not arrays.transient[state]:
             lines.append(f"{1 if arrays.success[state] else 2} 0 0")
             continue
@@ -48,7 +48,7 @@ def _chain_text(arrays: ShopArrays) -> str:
         to = np.flatnonzero(row > 0)
         cumulative = np.cumsum(row[to])
         cumulative[-1] = 1.0
-        pairs = " ".join(f"{t} {c!r}" for t, c in zip(to.tolist(), cumulative.tolist()))
+        pairs = " ".join(f"{t} {c!r}" for t, c in zip(to.tolist(), cumulative.tolist(), strict=True))
         lines.append(f"0 {float(arrays.mean[state])!r} {len(to)} {pairs}")
     return "\n".join(lines)
 

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import itertools
 import json
 import math
 import os
@@ -189,7 +190,8 @@ def fmt_ns(value: float) -> str:
 
 
 def markdown(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(":---" if i < 2 else "---:" for i in range(len(header))) + "|"]
+    rule = "|" + "|".join(":---" if i < 2 else "---:" for i in range(len(header))) + "|"
+    lines = ["| " + " | ".join(header) + " |", rule]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(lines)
 
@@ -266,7 +268,7 @@ def agreement(rows: list[Row]) -> list[str]:
         plain = [r for r in rows if r.funnel == funnel and not r.note
                  and r.contender in ("bare C++ loop", "funnelkit, no strategy")]
         for group in (same, plain):
-            for a, b in zip(group, group[1:]):
+            for a, b in itertools.pairwise(group):
                 pa, pb = a.purchases / a.leads, b.purchases / b.leads
                 p = (a.purchases + b.purchases) / (a.leads + b.leads)
                 se = math.sqrt(p * (1 - p) * (1 / a.leads + 1 / b.leads))
@@ -328,7 +330,8 @@ def main() -> None:
                         help="where to write the results (default benchmarks/results/simulate-<leads>.json)")
     args = parser.parse_args()
     leads = args.leads or (1_000_000 if args.large else 200_000)
-    label = f"{leads // 1_000_000}M" if leads % 1_000_000 == 0 else f"{leads // 1000}k" if leads % 1000 == 0 else str(leads)
+    label = (f"{leads // 1_000_000}M" if leads % 1_000_000 == 0 else f"{leads // 1000}k" if leads % 1000 == 0
+             else str(leads))
     info = machine()
     load_before = os.getloadavg()
     print(f"{info['cpu']}, {info['usable_cores']} usable cores of {info['cpu_count']}; Python {info['python']}, "

@@ -16,8 +16,8 @@ import pytest
 import funnelkit as fk
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-import _numpy_shop as ns  # noqa: E402
-import _yardstick as ys  # noqa: E402
+import _numpy_shop as ns
+import _yardstick as ys
 
 Z = 4.5  # tolerance in standard errors: a false alarm about once in 150,000 checks
 N = 60_000  # cohort size
