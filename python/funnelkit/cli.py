@@ -137,13 +137,20 @@ def _version(arguments: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-# -- funnelkit score --------------------------------------------------------------------------
-def _score(arguments: argparse.Namespace) -> int:
-    prog = "funnelkit score"
+def _failure(prog: str) -> Callable[[int, str], int]:
+    """``fail(code, message)``: prints ``prog: error: message`` to stderr and returns the exit code."""
 
     def fail(code: int, message: str) -> int:
         print(f"{prog}: error: {message}", file=sys.stderr)
         return code
+
+    return fail
+
+
+# -- funnelkit score --------------------------------------------------------------------------
+def _score(arguments: argparse.Namespace) -> int:
+    prog = "funnelkit score"
+    fail = _failure(prog)
 
     try:
         with _sigterm_as_interrupt():
@@ -263,10 +270,7 @@ def _add_simulate(commands: Any) -> None:
 
 def _simulate(arguments: argparse.Namespace) -> int:
     prog = "funnelkit simulate"
-
-    def fail(code: int, message: str) -> int:
-        print(f"{prog}: error: {message}", file=sys.stderr)
-        return code
+    fail = _failure(prog)
 
     try:
         with _sigterm_as_interrupt():
