@@ -100,6 +100,7 @@ class LeadWalker {
     offers_.clear();
     send_times_.clear();
     has_state_ = false;
+    next_time_ = kNever;
     stay_ = 0;
     moves_ = 0;
     purchases_ = 0;
@@ -128,7 +129,7 @@ class LeadWalker {
     const double spent = s_.population.time_in_state[index];
     arrival_ = 0.0;
     enter(state, -spent, false);
-    if (!chain_.absorbing(state)) {  // the pending move, given the time already spent
+    if (!s_.info[state].absorbing) {  // the pending move, given the time already spent
       const auto [next, remaining] = s_.next_step.sample(state, spent, journey_);
       next_state_ = next;
       next_time_ = remaining;
@@ -137,15 +138,20 @@ class LeadWalker {
   }
 
   bool arrive(std::span<const std::int64_t> cell_offsets) {
-    // Leads of a block are consecutive: the cell cursor only moves forward.
-    while (cell_offsets[cell_ + 1] <= lead_) ++cell_;
+    // Leads of a block are consecutive: the (day, channel) cursor only moves forward.
     const std::size_t channels = s_.traffic.channels;
-    const double day = static_cast<double>(cell_ / channels);
+    while (cell_offsets[cell_ + 1] <= lead_) {
+      ++cell_;
+      if (++cell_channel_ == channels) {
+        cell_channel_ = 0;
+        ++cell_day_;
+      }
+    }
     const double within = s_.traffic.exact_counts ? 0.0 : journey_.uniform01();
-    arrival_ = (day + within) * s_.traffic.day_length;
+    arrival_ = (static_cast<double>(cell_day_) + within) * s_.traffic.day_length;
     if (!(arrival_ < s_.options.horizon)) return false;
-    channel_ = static_cast<std::int32_t>(cell_ % channels);
-    ++totals_.arrivals[bin(arrival_) * channels + static_cast<std::size_t>(channel_)];
+    channel_ = static_cast<std::int32_t>(cell_channel_);
+    ++totals_.arrivals[bin(arrival_) * channels + cell_channel_];
     std::size_t state = s_.single_entry;
     if (state == markov::kNoState) {
       const double u = journey_.uniform01() * s_.entry_cumulative.back();
@@ -168,10 +174,10 @@ class LeadWalker {
     const double horizon = s_.options.horizon;
     for (;;) {
       if (pending_.empty() && next_campaign_ == s_.sends.size()) {  // only moves are left: the fast path
-        if (chain_.absorbing(state_) || !(next_time_ < horizon) || !take_move()) return;
+        if (!(next_time_ < horizon) || !take_move()) return;  // absorbed: next_time_ is kNever
         continue;
       }
-      const double t_move = chain_.absorbing(state_) ? kNever : next_time_;
+      const double t_move = next_time_;
       std::size_t due = pending_.size();
       double t_message = kNever;
       for (std::size_t i = 0; i < pending_.size(); ++i)
@@ -218,13 +224,15 @@ class LeadWalker {
     stay_start_ = t;
     ++totals_.occupancy_diff[b * states_ + state];
     if (counted) ++totals_.entries[b * states_ + state];
-    totals_.total_value += chain_.value(state);
+    const WalkSetup::StateInfo& info = s_.info[state];
+    totals_.total_value += info.value;
     double order = kNaN;
-    if (s_.purchase[state] && counted) order = purchase(t);
+    if (info.purchase && counted) order = purchase(t);
     if (s_.options.keep_events)
       totals_.stage_events.push_back({static_cast<std::uint32_t>(replicate_), lead_, t, static_cast<std::int32_t>(state), order});
-    if (chain_.absorbing(state)) {
-      if (!succeeded_ && chain_.kind(state) == model::StageKind::Success) {
+    if (info.absorbing) {
+      next_time_ = kNever;
+      if (!succeeded_ && info.success) {
         succeeded_ = true;
         ++totals_.successes;
         totals_.time_to_success += t - arrival_;
@@ -238,8 +246,8 @@ class LeadWalker {
     std::erase_if(pending_, [&](const Pending& p) {
       return p.stay != stay_ && s_.strategy.triggers[p.trigger].condition == ConditionKind::Idle;
     });
-    for (const auto k : s_.watching[state]) start_trigger(k, t);
-    if (s_.purchase[state] && counted)
+    for (auto w = info.watch_begin; w < info.watch_end; ++w) start_trigger(s_.watch_list[w], t);
+    if (info.purchase && counted)
       for (const auto k : s_.purchase_triggers) start_trigger(k, t);
     if (counted && !s_.custom_triggers.empty()) {
       const LeadContext lead = context(t);
@@ -312,7 +320,7 @@ class LeadWalker {
   void trigger_step(Pending step) {
     const Trigger& trigger = s_.strategy.triggers[step.trigger];
     const double t = step.due;
-    bool holds = !s_.excluded[state_];
+    bool holds = !s_.info[state_].excluded;
     if (trigger.condition == ConditionKind::Idle) {
       if (step.stay != stay_) return;  // the lead moved: the trigger is over
       if (trigger.while_present && state_ == s_.drop_state) return;  // it left
@@ -348,7 +356,7 @@ class LeadWalker {
   void campaign_send(const WalkSetup::Send& due) {
     const Campaign& campaign = s_.strategy.campaigns[due.campaign];
     const auto k = static_cast<std::uint32_t>(triggers_ + due.campaign);
-    if (s_.excluded[state_] || !in_audience(campaign, due.campaign, due.time)) return;
+    if (s_.info[state_].excluded || !in_audience(campaign, due.campaign, due.time)) return;
     open_window(k, due.time);
     send(k, 0, campaign.message, due.time);
   }
@@ -419,7 +427,7 @@ class LeadWalker {
       return;
     }
     const LeadContext lead = context(t);
-    if (effect.uses_weights() && !chain_.absorbing(state_)) {
+    if (effect.uses_weights() && !s_.info[state_].absorbing) {
       const double spent = t - stay_start_;
       const auto row = chain_.transitions(state_);
       weights_.resize(row.size());
@@ -577,7 +585,9 @@ class LeadWalker {
   std::int32_t channel_ = -1;
   double arrival_ = 0.0;
   std::size_t next_campaign_ = 0;
-  std::size_t cell_ = 0;  // traffic cell of the current lead (see arrive)
+  std::size_t cell_ = 0;  // traffic cell of the current lead (see arrive) and its day and channel
+  std::size_t cell_day_ = 0;
+  std::size_t cell_channel_ = 0;
 };
 
 }  // namespace
@@ -604,11 +614,7 @@ WalkSetup::WalkSetup(const markov::Chain& chain_, const markov::NextStep& next_s
     if (chain.entry()[e] == sum) single_entry = e;  // all the weight on one state: no draw
   per_bin = 1.0 / options.bin_width;
   drop_state = chain.drop_state();
-  purchase.assign(n, 0);
-  excluded.assign(n, 0);
-  for (std::size_t s = 0; s < n; ++s) purchase[s] = chain.value(s) > 0.0 ? 1 : 0;
-  for (const auto s : strategy.excluded_states) excluded[s] = 1;
-  watching.assign(n, {});
+  std::vector<std::vector<std::uint32_t>> watching(n);
   for (std::uint32_t k = 0; k < strategy.triggers.size(); ++k) {
     const Trigger& trigger = strategy.triggers[k];
     sender_keys.push_back(name_key("trigger", trigger.name));
@@ -627,6 +633,17 @@ WalkSetup::WalkSetup(const markov::Chain& chain_, const markov::NextStep& next_s
         break;
     }
   }
+  info.resize(n);
+  for (std::size_t s = 0; s < n; ++s) {
+    info[s].value = chain.value(s);
+    info[s].absorbing = chain.absorbing(s);
+    info[s].success = chain.kind(s) == model::StageKind::Success;
+    info[s].purchase = chain.value(s) > 0.0;
+    info[s].watch_begin = static_cast<std::uint32_t>(watch_list.size());
+    watch_list.insert(watch_list.end(), watching[s].begin(), watching[s].end());
+    info[s].watch_end = static_cast<std::uint32_t>(watch_list.size());
+  }
+  for (const auto s : strategy.excluded_states) info[s].excluded = true;
   for (std::uint32_t c = 0; c < strategy.campaigns.size(); ++c) {
     const Campaign& campaign = strategy.campaigns[c];
     sender_keys.push_back(name_key("campaign", campaign.name));

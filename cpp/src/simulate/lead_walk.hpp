@@ -39,13 +39,22 @@ struct WalkSetup {
   const ShopOptions& options;
   std::size_t bins;
   const scoring::FunnelScore* score;
+  /// What the walk asks of a state on every entry, packed together.
+  struct StateInfo {
+    double value = 0.0;
+    bool absorbing = false;
+    bool success = false;
+    bool purchase = false;  // value > 0
+    bool excluded = false;  // gets no message
+    std::uint32_t watch_begin = 0;  // Enter/Idle triggers it starts: watch_list[begin, end)
+    std::uint32_t watch_end = 0;
+  };
+  std::vector<StateInfo> info;
+  std::vector<std::uint32_t> watch_list;
   std::vector<double> entry_cumulative;
   std::size_t single_entry = markov::kNoState;  // the entry state when there is only one
   double per_bin = 1.0;                         // 1 / bin width
   std::size_t drop_state = markov::kNoState;    // entering it continues the stay (see enter)
-  std::vector<std::uint8_t> purchase;   // per state: value > 0
-  std::vector<std::uint8_t> excluded;   // per state
-  std::vector<std::vector<std::uint32_t>> watching;  // per state: Enter/Idle triggers it starts
   std::vector<std::uint32_t> purchase_triggers;
   std::vector<std::uint32_t> custom_triggers;
   std::vector<std::vector<std::uint8_t>> audience_states;  // per campaign, per state

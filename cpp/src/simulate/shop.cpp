@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <condition_variable>
+#include <mutex>
 #include <limits>
 #include <string>
 #include <utility>
@@ -123,20 +125,37 @@ ShopResult simulate_shop(std::shared_ptr<const markov::Chain> chain, const Strat
   result.series.assign(options.replicates * bins * kSeriesCount, 0.0);
   result.senders_table.assign(options.replicates * setup.senders() * kSenderCount, 0.0);
 
-  // Fixed chunks of items run in parallel, then merge in item order: bounded memory, and the
-  // same floating-point sums whatever the thread count.
+  // Items are claimed in order and each is added to the result as soon as the ones before it
+  // are: the same floating-point sums whatever the thread count, with memory for a block per
+  // thread only. Progress (and Ctrl-C) is checked between chunks of items.
   const std::size_t workers = resolve_threads(threads);
-  const std::size_t chunk = std::max<std::size_t>(workers * 4, 8);
+  const std::size_t chunk = std::max<std::size_t>(workers * 32, 64);
   const std::size_t cells = traffic.days * traffic.channels;
+  std::mutex mutex;
+  std::condition_variable turn;
+  std::size_t merged = 0;
+  bool failed = false;
   for (std::size_t first = 0; first < items.size(); first += chunk) {
     const std::size_t last = std::min(items.size(), first + chunk);
-    std::vector<BlockTotals> partial(last - first);
     parallel_for(last - first, threads, [&](std::size_t k) {
       const WorkItem& item = items[first + k];
       const std::span<const std::int64_t> offsets(arrivals.cell_offsets.data() + item.replicate * (cells + 1), cells + 1);
-      partial[k] = walk_block(setup, item.replicate, item.begin, item.end, offsets);
+      BlockTotals totals;
+      try {
+        totals = walk_block(setup, item.replicate, item.begin, item.end, offsets);
+      } catch (...) {
+        const std::lock_guard lock(mutex);
+        failed = true;  // the items waiting for this one give up
+        turn.notify_all();
+        throw;
+      }
+      std::unique_lock lock(mutex);
+      turn.wait(lock, [&] { return merged == first + k || failed; });
+      if (failed) return;
+      totals.add_to(result, item.replicate);
+      ++merged;
+      turn.notify_all();
     }, {}, last - first);
-    for (std::size_t k = 0; k < partial.size(); ++k) partial[k].add_to(result, items[first + k].replicate);
     if (progress && !progress(last, items.size())) throw Cancelled();
   }
   finish_occupancy(result);
