@@ -129,17 +129,5 @@ std::size_t Chain::sample_next(std::size_t state, double u) const {
   return it == row.end() ? row.back().to : it->to;
 }
 
-std::pair<std::size_t, double> Chain::sample_step(std::size_t state, Rng& rng) const {
-  const auto row = transitions(state);
-  if (row.empty()) return {state, 0.0};
-  const double target = rng.uniform01() * row.back().cumulative;
-  auto it = std::upper_bound(row.begin(), row.end(), target,
-                             [](double x, const Transition& t) { return x < t.cumulative; });
-  if (it == row.end()) --it;
-  // The commonest delay is drawn inline (as Exponential::sample does) rather than through a
-  // virtual call: simulations spend much of their time here.
-  if (it->exponential_rate > 0.0) return {it->to, -std::log(rng.uniform01()) / it->exponential_rate};
-  return {it->to, it->delay ? it->delay->sample(rng) : 0.0};
-}
 
 }  // namespace funnelkit::markov

@@ -15,6 +15,9 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr std::uint64_t kOrderDomain = 0x6f72646572735f32ULL;
 constexpr std::uint64_t kControlDomain = 0x636f6e74726f6c33ULL;
 
+// A uniform on (0, 1) from 64 random bits, as Rng::uniform01.
+double uniform(std::uint64_t bits) noexcept { return (static_cast<double>(bits >> 11) + 0.5) * 0x1.0p-53; }
+
 std::uint64_t mix(std::uint64_t x) noexcept {
   x += 0x9E3779B97F4A7C15ULL;
   x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
@@ -68,8 +71,7 @@ class LeadWalker {
         states_(setup.chain.size()),
         triggers_(setup.strategy.triggers.size()),
         starts_(triggers_, 0),
-        response_(setup.senders(), Rng(0)),
-        response_ready_(setup.senders(), 0),
+        responses_(setup.senders(), 0),
         control_(setup.senders(), 0) {}
 
   void walk(std::int64_t lead, std::span<const std::int64_t> cell_offsets) {
@@ -92,7 +94,8 @@ class LeadWalker {
     journey_ = Rng(seed_, static_cast<std::uint64_t>(lead));
     order_ready_ = false;
     std::fill(starts_.begin(), starts_.end(), 0);
-    std::fill(response_ready_.begin(), response_ready_.end(), 0);
+    std::fill(responses_.begin(), responses_.end(), 0);
+    lead_key_ = mix(seed_ ^ mix(static_cast<std::uint64_t>(lead)));
     if (s_.any_control)
       for (std::size_t k = 0; k < control_.size(); ++k) control_[k] = draw_control(k);
     pending_.clear();
@@ -242,6 +245,7 @@ class LeadWalker {
       next_state_ = next;
       next_time_ = t + delay;
     }
+    if (!s_.has_triggers) return;  // nothing below to do: the common case of no strategy
     // Idle steps of the stay just left can never be sent.
     std::erase_if(pending_, [&](const Pending& p) {
       return p.stay != stay_ && s_.strategy.triggers[p.trigger].condition == ConditionKind::Idle;
@@ -389,10 +393,12 @@ class LeadWalker {
       return;
     }
     if (counted) send_times_.push_back(t);
-    Rng& rng = response_rng(k);
-    const double u_delivery = rng.uniform01();  // always three draws: the stream stays aligned
-    const double u_open = rng.uniform01();
-    const double u_effect = rng.uniform01();
+    // Counter-based draws keyed by (lead, sender name, message number): a message's response
+    // does not depend on other senders' messages (common random numbers across strategies).
+    const std::uint64_t key = lead_key_ ^ s_.sender_keys[k] ^ (static_cast<std::uint64_t>(responses_[k]++) << 2);
+    const double u_delivery = uniform(mix(key));
+    const double u_open = uniform(mix(key ^ 1));
+    const double u_effect = uniform(mix(key ^ 2));
     const bool delivered = u_delivery < message.delivery;
     const bool opened = delivered && u_open < message.open;
     double* series = &totals_.series[bin(t) * kSeriesCount];
@@ -519,13 +525,6 @@ class LeadWalker {
     return order_;
   }
 
-  Rng& response_rng(std::size_t k) {
-    if (!response_ready_[k]) {
-      response_[k] = Rng(seed_ ^ s_.sender_keys[k], static_cast<std::uint64_t>(lead_));
-      response_ready_[k] = 1;
-    }
-    return response_[k];
-  }
 
   [[nodiscard]] LeadContext context(double t) const {
     LeadContext lead;
@@ -557,8 +556,8 @@ class LeadWalker {
   Rng order_{0};
   bool order_ready_ = false;
   std::vector<std::int64_t> starts_;
-  std::vector<Rng> response_;
-  std::vector<std::uint8_t> response_ready_;
+  std::uint64_t lead_key_ = 0;         // the lead's key for counter-based response draws
+  std::vector<std::uint32_t> responses_;  // messages each sender has sent the lead
   std::vector<std::uint8_t> control_;
   std::vector<Pending> pending_;
   std::vector<Window> windows_;
@@ -654,6 +653,7 @@ WalkSetup::WalkSetup(const markov::Chain& chain_, const markov::NextStep& next_s
       if (t < options.horizon) sends.push_back({t, c});
   }
   std::stable_sort(sends.begin(), sends.end(), [](const Send& a, const Send& b) { return a.time < b.time; });
+  has_triggers = !strategy.triggers.empty();
   any_control = std::any_of(control_share.begin(), control_share.end(), [](double share) { return share > 0.0; });
   capped = strategy.cap_messages != std::numeric_limits<std::int64_t>::max() && std::isfinite(strategy.cap_period);
   quiet = strategy.quiet_start != strategy.quiet_end;

@@ -61,6 +61,7 @@ struct WalkSetup {
   std::vector<std::uint64_t> sender_keys;                  // stream keys from the senders' names
   std::vector<double> control_share;                       // per sender
   std::vector<Send> sends;                                 // every campaign send, by time
+  bool has_triggers = false;
   bool any_control = false;
   bool capped = false;
   bool quiet = false;

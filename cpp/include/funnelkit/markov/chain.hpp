@@ -7,6 +7,8 @@
 /// first two moments of its delay (for the analytics), so nothing is looked up by name or
 /// recomputed on a hot path.
 
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <limits>
 #include <memory>
@@ -68,7 +70,26 @@ class Chain {
   /// Next state for a uniform u in (0, 1): the inverse-CDF draw over the row.
   [[nodiscard]] std::size_t sample_next(std::size_t state, double u) const;
   /// Next state and the time spent before moving there (0 without a delay distribution).
-  [[nodiscard]] std::pair<std::size_t, double> sample_step(std::size_t state, Rng& rng) const;
+  /// Inline: simulations spend much of their time here.
+  [[nodiscard]] std::pair<std::size_t, double> sample_step(std::size_t state, Rng& rng) const {
+    const auto row = transitions(state);
+    if (row.empty()) return {state, 0.0};
+    const double target = rng.uniform01() * row.back().cumulative;
+    // The first transition whose cumulative probability exceeds the target: a linear scan for
+    // the usual short rows, a binary search for hubs.
+    std::size_t j = 0;
+    if (row.size() <= 8) {
+      while (j + 1 < row.size() && !(target < row[j].cumulative)) ++j;
+    } else {
+      const auto it = std::upper_bound(row.begin(), row.end(), target,
+                                       [](double x, const Transition& t) { return x < t.cumulative; });
+      j = std::min(static_cast<std::size_t>(it - row.begin()), row.size() - 1);
+    }
+    const Transition& chosen = row[j];
+    // The commonest delay is drawn here (as Exponential::sample does), not by a virtual call.
+    if (chosen.exponential_rate > 0.0) return {chosen.to, -std::log(rng.uniform01()) / chosen.exponential_rate};
+    return {chosen.to, chosen.delay ? chosen.delay->sample(rng) : 0.0};
+  }
 
  private:
   std::vector<std::string> names_;
