@@ -29,6 +29,7 @@ funnelkit ...
 from __future__ import annotations
 
 import argparse
+import functools
 import signal
 import sys
 import traceback
@@ -137,6 +138,30 @@ def _version(arguments: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _guarded(prog: str) -> Callable[[Callable[[argparse.Namespace], int]], Callable[[argparse.Namespace], int]]:
+    """Runs a subcommand with SIGTERM read as Ctrl-C: an interruption exits 130 (its output is
+    written atomically, so nothing was), an unexpected error prints its traceback and exits 1."""
+
+    def wrap(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+        @functools.wraps(command)
+        def run(arguments: argparse.Namespace) -> int:
+            try:
+                with _sigterm_as_interrupt():
+                    return command(arguments)
+            except KeyboardInterrupt:
+                print(f"{prog}: interrupted; no output was written", file=sys.stderr)
+                return EXIT_INTERRUPTED
+            except Exception:  # an internal error: show everything, it is a bug to report
+                traceback.print_exc()
+                print(f"{prog}: error: unexpected internal error (the traceback above); please report it",
+                      file=sys.stderr)
+                return EXIT_INTERNAL
+
+        return run
+
+    return wrap
+
+
 def _failure(prog: str) -> Callable[[int, str], int]:
     """``fail(code, message)``: prints ``prog: error: message`` to stderr and returns the exit code."""
 
@@ -148,77 +173,69 @@ def _failure(prog: str) -> Callable[[int, str], int]:
 
 
 # -- funnelkit score --------------------------------------------------------------------------
+@_guarded("funnelkit score")
 def _score(arguments: argparse.Namespace) -> int:
     prog = "funnelkit score"
     fail = _failure(prog)
 
+    import pandas as pd
+
+    import funnelkit as fk
+    from funnelkit.errors import (
+        EventLogError,
+        FeatureValueError,
+        MissingFeatureError,
+        ScorerFormatError,
+        UnknownStageError,
+    )
+    from funnelkit.scoring.job import load_scorers
+
     try:
-        with _sigterm_as_interrupt():
-            import pandas as pd
-
-            import funnelkit as fk
-            from funnelkit.errors import (
-                EventLogError,
-                FeatureValueError,
-                MissingFeatureError,
-                ScorerFormatError,
-                UnknownStageError,
-            )
-            from funnelkit.scoring.job import load_scorers
-
-            try:
-                scorers = _scorer_paths(arguments.scorer)
-            except ValueError as error:
-                return fail(EXIT_USAGE, str(error))
-            if arguments.at is not None:
-                try:
-                    pd.Timestamp(arguments.at)
-                except (TypeError, ValueError):
-                    return fail(EXIT_USAGE, f"--at: not a timestamp: {arguments.at!r}")
-            events = Path(arguments.events)
-            if not events.is_file():
-                return fail(EXIT_BAD_DATA, f"no event log file at {str(events)!r}")
-            output = Path(arguments.output)
-            if not output.parent.is_dir():
-                return fail(EXIT_USAGE, f"--output: the folder {str(output.parent)!r} does not exist")
-            read_options: dict[str, Any] = {"lead": arguments.lead, "time": arguments.time, "event": arguments.event,
-                                            "value": arguments.value, "time_unit": arguments.time_unit}
-            if arguments.skip_bad_rows:
-                read_options["errors"] = "skip"
-            try:
-                loaded = load_scorers(scorers)
-            except ScorerFormatError as error:
-                return fail(EXIT_BAD_SCORER, str(error))
-            try:
-                summary = fk.score_leads(
-                    events, loaded, at=arguments.at, output=output, format=arguments.format,
-                    layers=arguments.layers, layer_by=arguments.layer_by, reasons=arguments.reasons,
-                    read_options=read_options, parts=arguments.parts, threads=arguments.threads,
-                    progress=False if arguments.quiet else None)
-            except (ScorerFormatError, MissingFeatureError, UnknownStageError) as error:
-                # the scorer does not fit these leads: features it needs, stages its funnel lacks
-                return fail(EXIT_BAD_SCORER, str(error))
-            except (EventLogError, FeatureValueError) as error:
-                return fail(EXIT_BAD_DATA, str(error))
-            except (FileNotFoundError, PermissionError, IsADirectoryError) as error:
-                return fail(EXIT_BAD_DATA, f"{error.strerror or error}: {error.filename or ''}".rstrip(": "))
-            except ValueError as error:
-                if type(error).__module__.startswith("pyarrow"):  # ArrowInvalid: a file that does not parse
-                    return fail(EXIT_BAD_DATA, f"cannot read {str(events)!r}: {error}")
-                if isinstance(error, fk.FunnelError):
-                    return fail(EXIT_BAD_DATA, str(error))
-                return fail(EXIT_USAGE, str(error))
-            except OSError as error:
-                if type(error).__module__.startswith("pyarrow"):
-                    return fail(EXIT_BAD_DATA, f"cannot read {str(events)!r}: {error}")
-                raise
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted; no output was written", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except Exception:  # an internal error: show everything, it is a bug to report
-        traceback.print_exc()
-        print(f"{prog}: error: unexpected internal error (the traceback above); please report it", file=sys.stderr)
-        return EXIT_INTERNAL
+        scorers = _scorer_paths(arguments.scorer)
+    except ValueError as error:
+        return fail(EXIT_USAGE, str(error))
+    if arguments.at is not None:
+        try:
+            pd.Timestamp(arguments.at)
+        except (TypeError, ValueError):
+            return fail(EXIT_USAGE, f"--at: not a timestamp: {arguments.at!r}")
+    events = Path(arguments.events)
+    if not events.is_file():
+        return fail(EXIT_BAD_DATA, f"no event log file at {str(events)!r}")
+    output = Path(arguments.output)
+    if not output.parent.is_dir():
+        return fail(EXIT_USAGE, f"--output: the folder {str(output.parent)!r} does not exist")
+    read_options: dict[str, Any] = {"lead": arguments.lead, "time": arguments.time, "event": arguments.event,
+                                    "value": arguments.value, "time_unit": arguments.time_unit}
+    if arguments.skip_bad_rows:
+        read_options["errors"] = "skip"
+    try:
+        loaded = load_scorers(scorers)
+    except ScorerFormatError as error:
+        return fail(EXIT_BAD_SCORER, str(error))
+    try:
+        summary = fk.score_leads(
+            events, loaded, at=arguments.at, output=output, format=arguments.format,
+            layers=arguments.layers, layer_by=arguments.layer_by, reasons=arguments.reasons,
+            read_options=read_options, parts=arguments.parts, threads=arguments.threads,
+            progress=False if arguments.quiet else None)
+    except (ScorerFormatError, MissingFeatureError, UnknownStageError) as error:
+        # the scorer does not fit these leads: features it needs, stages its funnel lacks
+        return fail(EXIT_BAD_SCORER, str(error))
+    except (EventLogError, FeatureValueError) as error:
+        return fail(EXIT_BAD_DATA, str(error))
+    except (FileNotFoundError, PermissionError, IsADirectoryError) as error:
+        return fail(EXIT_BAD_DATA, f"{error.strerror or error}: {error.filename or ''}".rstrip(": "))
+    except ValueError as error:
+        if type(error).__module__.startswith("pyarrow"):  # ArrowInvalid: a file that does not parse
+            return fail(EXIT_BAD_DATA, f"cannot read {str(events)!r}: {error}")
+        if isinstance(error, fk.FunnelError):
+            return fail(EXIT_BAD_DATA, str(error))
+        return fail(EXIT_USAGE, str(error))
+    except OSError as error:
+        if type(error).__module__.startswith("pyarrow"):
+            return fail(EXIT_BAD_DATA, f"cannot read {str(events)!r}: {error}")
+        raise
     if not arguments.quiet:
         print(f"{prog}: {summary}")
     return EXIT_OK
@@ -268,79 +285,71 @@ def _add_simulate(commands: Any) -> None:
     simulate.set_defaults(run=_simulate)
 
 
+@_guarded("funnelkit simulate")
 def _simulate(arguments: argparse.Namespace) -> int:
     prog = "funnelkit simulate"
     fail = _failure(prog)
 
+    import pandas as pd
+
+    import funnelkit as fk
+
+    output = Path(arguments.output)
+    suffix = output.suffix.lower()
+    if suffix not in (".csv", ".parquet", ".pq", ".json"):
+        return fail(EXIT_USAGE, f"--output: name it .csv, .parquet or .json, got {output.name!r}")
+    if not output.parent.is_dir():
+        return fail(EXIT_USAGE, f"--output: the folder {str(output.parent)!r} does not exist")
     try:
-        with _sigterm_as_interrupt():
-            import pandas as pd
-
-            import funnelkit as fk
-
-            output = Path(arguments.output)
-            suffix = output.suffix.lower()
-            if suffix not in (".csv", ".parquet", ".pq", ".json"):
-                return fail(EXIT_USAGE, f"--output: name it .csv, .parquet or .json, got {output.name!r}")
-            if not output.parent.is_dir():
-                return fail(EXIT_USAGE, f"--output: the folder {str(output.parent)!r} does not exist")
-            try:
-                pd.Timedelta(arguments.horizon)
-            except (TypeError, ValueError):
-                return fail(EXIT_USAGE, f"--horizon: not a duration (e.g. 90D, 2W, 36h): {arguments.horizon!r}")
-            if arguments.start is not None:
-                try:
-                    pd.Timestamp(arguments.start)
-                except (TypeError, ValueError):
-                    return fail(EXIT_USAGE, f"--start: not a date: {arguments.start!r}")
-            try:
-                economics = fk.Economics(margin=arguments.margin)
-            except ValueError as error:
-                return fail(EXIT_USAGE, f"--margin: {error}")
-            funnel_path = Path(arguments.funnel)
-            if not funnel_path.is_file():
-                return fail(EXIT_BAD_DATA, f"no funnel file at {str(funnel_path)!r}")
-            try:
-                funnel = fk.Funnel.from_json(funnel_path)
-            except (fk.FunnelError, OSError) as error:
-                return fail(EXIT_BAD_DATA, f"cannot read the funnel {str(funnel_path)!r}: {error}")
-            specs = [arguments.strategy, *arguments.compare]
-            strategies: dict[str, Any] = {}
-            try:
-                for spec in specs:
-                    name, strategy = _strategy_spec(spec)
-                    if name in strategies:
-                        return fail(EXIT_USAGE, f"the strategy {name!r} is given twice")
-                    strategies[name] = strategy
-                    if strategy is not None:
-                        strategy.validate(funnel)  # stages the funnel lacks, bad delays: a bad strategy
-            except (OSError, ValueError, TypeError, KeyError) as error:  # FunnelError is a ValueError
-                return fail(EXIT_BAD_SCORER, str(error))
-            options: dict[str, Any] = {
-                "horizon": arguments.horizon, "replicates": arguments.replicates, "seed": arguments.seed,
-                "start": arguments.start, "economics": economics, "keep_leads": arguments.keep_leads,
-                "threads": arguments.threads, "progress": not arguments.quiet}
-            try:
-                comparison = fk.compare_strategies(funnel, arguments.visitors_per_day, strategies,
-                                                   baseline=next(iter(strategies)), **options)
-            except fk.StrategyError as error:
-                return fail(EXIT_BAD_SCORER, str(error))
-            except fk.FunnelError as error:
-                return fail(EXIT_BAD_DATA, str(error))
-            simulations = comparison.simulations
-            written = _simulation_output(output, suffix, simulations, comparison if arguments.compare else None)
-            if arguments.keep_leads:
-                leads_suffix = ".parquet" if suffix in (".parquet", ".pq") else ".csv"
-                leads = pd.concat({name: sim.leads for name, sim in simulations.items()}, names=["strategy"])
-                _write_frame(output.with_name(f"{output.stem}.leads{leads_suffix}"), leads.reset_index(),
-                             leads_suffix)
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted; no output was written", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except Exception:  # an internal error: show everything, it is a bug to report
-        traceback.print_exc()
-        print(f"{prog}: error: unexpected internal error (the traceback above); please report it", file=sys.stderr)
-        return EXIT_INTERNAL
+        pd.Timedelta(arguments.horizon)
+    except (TypeError, ValueError):
+        return fail(EXIT_USAGE, f"--horizon: not a duration (e.g. 90D, 2W, 36h): {arguments.horizon!r}")
+    if arguments.start is not None:
+        try:
+            pd.Timestamp(arguments.start)
+        except (TypeError, ValueError):
+            return fail(EXIT_USAGE, f"--start: not a date: {arguments.start!r}")
+    try:
+        economics = fk.Economics(margin=arguments.margin)
+    except ValueError as error:
+        return fail(EXIT_USAGE, f"--margin: {error}")
+    funnel_path = Path(arguments.funnel)
+    if not funnel_path.is_file():
+        return fail(EXIT_BAD_DATA, f"no funnel file at {str(funnel_path)!r}")
+    try:
+        funnel = fk.Funnel.from_json(funnel_path)
+    except (fk.FunnelError, OSError) as error:
+        return fail(EXIT_BAD_DATA, f"cannot read the funnel {str(funnel_path)!r}: {error}")
+    specs = [arguments.strategy, *arguments.compare]
+    strategies: dict[str, Any] = {}
+    try:
+        for spec in specs:
+            name, strategy = _strategy_spec(spec)
+            if name in strategies:
+                return fail(EXIT_USAGE, f"the strategy {name!r} is given twice")
+            strategies[name] = strategy
+            if strategy is not None:
+                strategy.validate(funnel)  # stages the funnel lacks, bad delays: a bad strategy
+    except (OSError, ValueError, TypeError, KeyError) as error:  # FunnelError is a ValueError
+        return fail(EXIT_BAD_SCORER, str(error))
+    options: dict[str, Any] = {
+        "horizon": arguments.horizon, "replicates": arguments.replicates, "seed": arguments.seed,
+        "start": arguments.start, "economics": economics, "keep_leads": arguments.keep_leads,
+        "threads": arguments.threads, "progress": not arguments.quiet}
+    try:
+        comparison = fk.compare_strategies(funnel, arguments.visitors_per_day, strategies,
+                                           baseline=next(iter(strategies)), **options)
+    except fk.StrategyError as error:
+        return fail(EXIT_BAD_SCORER, str(error))
+    except fk.FunnelError as error:
+        return fail(EXIT_BAD_DATA, str(error))
+    simulations = comparison.simulations
+    written = _simulation_output(output, suffix, simulations, comparison if arguments.compare else None)
+    if arguments.keep_leads:
+        leads_suffix = ".parquet" if suffix in (".parquet", ".pq") else ".csv"
+        leads = pd.concat({name: sim.leads for name, sim in simulations.items()}, names=["strategy"])
+        _write_frame(output.with_name(f"{output.stem}.leads{leads_suffix}"), leads.reset_index(),
+                     leads_suffix)
     if not arguments.quiet:
         first = next(iter(simulations.values()))
         counts = {key: sum(sim.counts[key] for sim in simulations.values()) for key in ("leads", "transitions",
