@@ -124,7 +124,7 @@ class LeadWalker {
     const double share = s_.control_share[sender];
     if (share <= 0.0) return 0;
     const std::uint64_t bits = mix(seed_ ^ kControlDomain ^ s_.sender_keys[sender] ^ mix(static_cast<std::uint64_t>(lead_)));
-    return static_cast<double>(bits >> 11) * 0x1.0p-53 < share ? 1 : 0;
+    return uniform(bits) < share ? 1 : 0;
   }
 
   void place_population(std::size_t index) {

@@ -8,9 +8,10 @@
 /// reweight its pending move, which is then redrawn from the law given the time already spent
 /// in the stage (markov::NextStep), so no time is discretised at any scale.
 ///
-/// Random numbers are counter-based: every lead draws its journey from Rng(seed', lead), its
-/// order values and message responses from streams keyed by (lead, trigger name hash), where
-/// seed' mixes the seed and the replicate. The same seed therefore gives bit-identical results
+/// Random numbers are counter-based: every lead draws its journey from Rng(seed', lead) and its
+/// order values from a stream of its own; message responses and control-group draws are hashes
+/// of (lead, the sender's name, the message's number), where seed' mixes the seed and the
+/// replicate. The same seed therefore gives bit-identical results
 /// on any number of threads, and two strategies run with one seed share their traffic and
 /// every lead's journey until a message changes it (common random numbers). Leads are cut into
 /// fixed blocks whose totals are merged in block order.
