@@ -301,9 +301,12 @@ def _simulate(arguments: argparse.Namespace) -> int:
     if not output.parent.is_dir():
         return fail(EXIT_USAGE, f"--output: the folder {str(output.parent)!r} does not exist")
     try:
-        pd.Timedelta(arguments.horizon)
+        horizon = pd.Timedelta(arguments.horizon)
     except (TypeError, ValueError):
         return fail(EXIT_USAGE, f"--horizon: not a duration (e.g. 90D, 2W, 36h): {arguments.horizon!r}")
+    if not any(c.isalpha() for c in arguments.horizon) or not horizon > pd.Timedelta(0):
+        return fail(EXIT_USAGE, f"--horizon: a positive duration with a unit (e.g. 90D, 2W, 36h), got "
+                                f"{arguments.horizon!r}")
     if arguments.start is not None:
         try:
             pd.Timestamp(arguments.start)

@@ -384,3 +384,100 @@ TEST(ShopTriggers, InvalidStrategiesNameTheTriggerAtFault) {
   EXPECT_THROW(MoveTo(kCart, -0.1), FunnelError);
   EXPECT_THROW(OddsMultiplier(-1.0, {}), FunnelError);
 }
+
+TEST(ShopTriggers, AnInstantLoopOfMessagesIsCutByMaxTransitions) {
+  Strategy s;  // entering the cart moves the lead to the cart again at once, for ever
+  s.triggers.push_back(trigger("loop", ConditionKind::Enter, {kCart},
+                               {message(0.0, std::make_shared<MoveTo>(kCart, 1.0))}));
+  s.triggers[0].stop_on_purchase = false;
+  const auto run = run_strategy(s, 200, {.max_transitions = 50});
+  std::int64_t looping = 0;  // every lead that reached the cart is stuck there at t = 10 h
+  for (const auto& lead : run.result.leads_table) looping += lead.final_state == static_cast<std::int32_t>(kCart);
+  EXPECT_GT(looping, 0);
+  EXPECT_EQ(run.result.stopped, looping);
+  EXPECT_LE(run.result.transitions, 200 * 50);
+}
+
+TEST(ShopTriggers, AnOrderTheMessageCausesCountsAsItsConversion) {
+  Strategy s;  // opened: straight to paid, at the send time
+  s.triggers.push_back(trigger("buy now", ConditionKind::Idle, {kCart},
+                               {message(1.0, std::make_shared<MoveTo>(kPaid, 1.0))}));
+  s.triggers[0].control_share = 0.5;
+  const auto run = run_strategy(s, 4000, {.seed = 2});
+  EXPECT_EQ(run.sender(0, kStartsConverted), run.sender(0, kStarts));
+  EXPECT_LT(run.sender(0, kControlConverted), run.sender(0, kControlStarts));
+}
+
+namespace {
+
+// Starts at once on every entry it is asked about, and records which states those were.
+class RecordingCondition final : public TriggerCondition {
+ public:
+  std::string type_name() const override { return "recording"; }
+  nlohmann::json params() const override { return nlohmann::json::object(); }
+  double start(const LeadContext& lead) const override {
+    seen.push_back(lead.state);
+    return 0.0;
+  }
+  mutable std::vector<std::size_t> seen;  // one thread only in this test
+};
+
+}  // namespace
+
+TEST(ShopTriggers, CustomConditionsAreAskedOnlyAboutTheStagesTheyWatch) {
+  auto condition = std::make_shared<RecordingCondition>();
+  Strategy s;
+  s.triggers.push_back(trigger("custom", ConditionKind::Custom, {kCart}, {message(0.0)}));
+  s.triggers[0].custom = condition;
+  const auto run = run_strategy(s, 300, {}, false, 1);
+  ASSERT_FALSE(condition->seen.empty());
+  for (const auto state : condition->seen) EXPECT_EQ(state, kCart);
+  EXPECT_EQ(static_cast<double>(condition->seen.size()), run.entries("cart"));
+}
+
+TEST(ShopTriggers, AFrequencyCapWithoutAPeriodCountsForEver) {
+  Strategy s;
+  s.cap_messages = 1;  // cap_period stays infinite: one message per lead, ever
+  s.triggers.push_back(trigger("twice", ConditionKind::Enter, {kBrowse}, {message(0.0), message(100.0)}));
+  s.triggers[0].stop_on_purchase = false;
+  const auto run = run_strategy(s, 100);
+  EXPECT_EQ(run.sender(0, kSent), 100);
+  EXPECT_EQ(run.sender(0, kCapped), 100);
+}
+
+TEST(ShopTriggers, OddsEffectsOfOneStayCompound) {
+  // A cart nobody leaves for a long while: two opened letters, each odds x3, give odds x9:
+  // 9 * 0.3 / (0.7 + 2.7); one letter gives 3 * 0.3 / (0.7 + 0.9).
+  using model::StageKind;
+  model::Funnel f;
+  f.add_stage({"cart", StageKind::Transient, 0.0, std::make_shared<model::Exponential>(1e-6), {}});
+  f.add_stage({"paid", StageKind::Success, 10.0, nullptr, {}});
+  f.add_edge({"cart", "paid", 0.3, nullptr, {}});
+  auto chain = std::make_shared<const markov::Chain>(markov::Chain::compile(f));
+  const auto odds = std::make_shared<OddsMultiplier>(3.0, std::vector<std::size_t>{});
+  const Traffic cohort{.days = 1, .channels = 1, .expected = {100'000}, .day_length = 24.0, .exact_counts = true};
+  for (const int letters : {1, 2}) {
+    Strategy s;
+    std::vector<Message> steps{message(1.0, odds)};
+    if (letters == 2) steps.push_back(message(2.0, odds));
+    s.triggers.push_back(trigger("letters", ConditionKind::Enter, {0}, steps));
+    s.triggers[0].stop_on_purchase = false;
+    const auto r = simulate_shop(chain, s, cohort, {}, {.horizon = 1e12, .bin_width = 1e12, .seed = 5}, nullptr);
+    const double m = letters == 2 ? 9.0 : 3.0;
+    const double expected = m * 0.3 / (0.7 + m * 0.3);
+    EXPECT_NEAR(static_cast<double>(r.successes) / 1e5, expected, 4.0 * std::sqrt(expected * (1 - expected) / 1e5))
+        << letters;
+  }
+}
+
+TEST(ShopTriggers, PopulationLeadsStartTriggersOfTheirCurrentStage) {
+  Population population;
+  population.states = {kPaid, kPaid};
+  population.time_in_state = {10.0, 100.0};  // bought 10 h and 100 h before t = 0
+  Strategy s;
+  s.triggers.push_back(trigger("review", ConditionKind::Purchase, {}, {message(72.0)}));
+  const auto run = run_strategy(s, 0, {}, false, 0, population);
+  EXPECT_EQ(run.sender(0, kSent), 1);  // due at 62 h for the first; the second's was at -28 h
+  EXPECT_EQ(run.result.successes, 0);  // already there: not a conversion of this simulation
+  EXPECT_EQ(run.result.total_value, 0.0);
+}

@@ -101,3 +101,12 @@ def test_an_interrupted_run_leaves_no_output(funnel_file: Path, tmp_path: Path,
     output = tmp_path / "out.csv"
     assert run(funnel_file, output) == EXIT_INTERRUPTED
     assert list(tmp_path.iterdir()) == [funnel_file]
+
+
+@pytest.mark.parametrize("horizon", ["90", "0D", "-3D"])
+def test_a_horizon_without_a_unit_or_not_positive_is_a_usage_error(
+        funnel_file: Path, tmp_path: Path, horizon: str, capsys: pytest.CaptureFixture[str]) -> None:
+    output = tmp_path / "out.csv"
+    assert main(["simulate", str(funnel_file), "--strategy", "none", "--visitors-per-day", "10",
+                 f"--horizon={horizon}", "--output", str(output), "--quiet"]) == EXIT_USAGE
+    assert "--horizon" in capsys.readouterr().err and not output.exists()

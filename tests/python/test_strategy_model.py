@@ -471,3 +471,19 @@ def test_python_effects_and_conditions_run_in_the_engine() -> None:
         starts, sent = out["senders"][0, 0, columns.index("starts")], out["senders"][0, 0, columns.index("sent")]
         assert "interest" in condition.seen and "visit" in condition.seen
         assert (starts > 0 and sent == starts) if send else (sent == 0)
+
+
+def test_a_duration_text_without_a_unit_is_refused() -> None:
+    with pytest.raises(fk.StrategyError, match="has no unit"):
+        fk.Message(after="20")
+    with pytest.raises(fk.StrategyError, match="has no unit"):
+        fk.simulate(fk.examples.shop_funnel(), 10, None, horizon="90", progress=False)
+
+
+def test_quiet_hours_are_times_of_day() -> None:
+    for degenerate in [(0, 24), (24, 0), (5, 5)]:
+        with pytest.raises(fk.StrategyError, match="quiet_hours"):
+            fk.Strategy(quiet_hours=degenerate)
+    until_midnight = fk.Strategy(quiet_hours=(22, 24))
+    plain = until_midnight._resolve(["visit"], ["transient"], "hours", pd.Timestamp("2026-01-05"), None, None, 24.0)
+    assert (plain["quiet_start"], plain["quiet_end"]) == (22.0, 0.0)

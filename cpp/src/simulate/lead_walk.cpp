@@ -103,6 +103,8 @@ class LeadWalker {
     offers_.clear();
     send_times_.clear();
     has_state_ = false;
+    stopped_ = false;
+    tilt_stay_ = 0;
     next_time_ = kNever;
     stay_ = 0;
     moves_ = 0;
@@ -176,6 +178,7 @@ class LeadWalker {
   void run() {
     const double horizon = s_.options.horizon;
     for (;;) {
+      if (stopped_) return;
       if (pending_.empty() && next_campaign_ == s_.sends.size()) {  // only moves are left: the fast path
         if (!(next_time_ < horizon) || !take_move()) return;  // absorbed: next_time_ is kNever
         continue;
@@ -206,13 +209,22 @@ class LeadWalker {
 
   // The pending move happens; false when the lead has used up its transitions.
   bool take_move() {
-    if (moves_ == s_.options.max_transitions) {
+    if (!count_move()) return false;
+    enter(next_state_, next_time_, true);
+    return true;
+  }
+
+  // One more move, unless the lead has used up max_transitions: then its walk is cut (a guard
+  // against loops, e.g. an instant message effect that sets its own trigger off again).
+  bool count_move() {
+    if (stopped_) return false;
+    if (moves_ >= s_.options.max_transitions) {
+      stopped_ = true;
       ++totals_.stopped;
       return false;
     }
     ++moves_;
     ++totals_.transitions;
-    enter(next_state_, next_time_, true);
     return true;
   }
 
@@ -228,14 +240,16 @@ class LeadWalker {
     ++totals_.occupancy_diff[b * states_ + state];
     if (counted) ++totals_.entries[b * states_ + state];
     const WalkSetup::StateInfo& info = s_.info[state];
-    totals_.total_value += info.value;
     double order = kNaN;
-    if (info.purchase && counted) order = purchase(t);
+    if (counted) {  // a population lead's stage was reached before the simulation
+      totals_.total_value += info.value;
+      if (info.purchase) order = purchase(t);
+    }
     if (s_.options.keep_events)
       totals_.stage_events.push_back({static_cast<std::uint32_t>(replicate_), lead_, t, static_cast<std::int32_t>(state), order});
     if (info.absorbing) {
       next_time_ = kNever;
-      if (!succeeded_ && info.success) {
+      if (!succeeded_ && info.success && counted) {
         succeeded_ = true;
         ++totals_.successes;
         totals_.time_to_success += t - arrival_;
@@ -250,16 +264,20 @@ class LeadWalker {
     std::erase_if(pending_, [&](const Pending& p) {
       return p.stay != stay_ && s_.strategy.triggers[p.trigger].condition == ConditionKind::Idle;
     });
-    for (auto w = info.watch_begin; w < info.watch_end; ++w) start_trigger(s_.watch_list[w], t);
-    if (info.purchase && counted)
-      for (const auto k : s_.purchase_triggers) start_trigger(k, t);
-    if (counted && !s_.custom_triggers.empty()) {
-      const LeadContext lead = context(t);
-      for (const auto k : s_.custom_triggers) {
-        const double delay = s_.strategy.triggers[k].custom->start(lead);
-        if (delay >= 0.0 && std::isfinite(delay)) start_trigger(k, t + delay);
+    // A population lead's stay started before t = 0: its triggers start then too (steps due
+    // before 0 are history), purchase triggers included when its stage is a purchase.
+    for (auto w = info.watch_begin; w < info.watch_end; ++w) {
+      const auto k = s_.watch_list[w];
+      const Trigger& trigger = s_.strategy.triggers[k];
+      if (trigger.condition != ConditionKind::Custom) {
+        start_trigger(k, t);
+        continue;
       }
+      const double delay = trigger.custom->start(context(t));
+      if (delay >= 0.0 && std::isfinite(delay)) start_trigger(k, t + delay);
     }
+    if (info.purchase)
+      for (const auto k : s_.purchase_triggers) start_trigger(k, t);
   }
 
   double purchase(double t) {
@@ -283,7 +301,8 @@ class LeadWalker {
     last_purchase_ = t;
     use_offer(t, value, series);
     for (auto& window : windows_) {
-      if (!(t > window.start && t <= window.end)) continue;
+      // A window opens as its message goes out: an order the message itself causes counts.
+      if (!(t >= window.start && t <= window.end)) continue;
       double* row = sender(window.sender);
       row[window.control ? kControlRevenue : kStartsRevenue] += value;
       if (!window.converted) {
@@ -436,14 +455,28 @@ class LeadWalker {
     if (effect.uses_weights() && !s_.info[state_].absorbing) {
       const double spent = t - stay_start_;
       const auto row = chain_.transitions(state_);
-      weights_.resize(row.size());
-      s_.next_step.weights(state_, spent, weights_);
+      base_.resize(row.size());
+      s_.next_step.weights(state_, spent, base_);
+      // Earlier effects of this stay hold for the rest of it: their tilt multiplies the law
+      // given the time spent (p_j S_j(t) r_j), and a new effect builds on that.
+      const bool tilted = tilt_stay_ == stay_ && tilt_.size() == row.size();
+      weights_ = base_;
+      if (tilted) {
+        double total = 0.0;
+        for (std::size_t j = 0; j < row.size(); ++j) total += weights_[j] *= tilt_[j];
+        if (total > 0.0)
+          for (double& w : weights_) w /= total;
+      }
       before_ = weights_;
       target = effect.apply(lead, weights_, u);
       if (target == markov::kNoState && weights_ != before_) {
         for (const double w : weights_)
           if (!(w >= 0.0) || std::isinf(w))
             throw FunnelError(ErrorKind::Strategy, "a trigger effect returned a negative or non-finite weight");
+        if (!tilted) tilt_.assign(row.size(), 1.0);
+        for (std::size_t j = 0; j < row.size(); ++j)
+          if (base_[j] > 0.0) tilt_[j] = weights_[j] / base_[j];
+        tilt_stay_ = stay_;
         const auto [next, remaining] = s_.next_step.sample_weighted(state_, spent, weights_, journey_);
         next_state_ = next;
         next_time_ = t + remaining;
@@ -457,9 +490,7 @@ class LeadWalker {
   }
 
   void move_now(std::size_t target, double t) {
-    ++moves_;
-    ++totals_.transitions;
-    enter(target, t, true);
+    if (count_move()) enter(target, t, true);
   }
 
   bool over_cap(double t) {
@@ -565,6 +596,9 @@ class LeadWalker {
   std::vector<double> send_times_;
   std::vector<double> weights_;
   std::vector<double> before_;
+  std::vector<double> base_;     // the untilted law of the pending move
+  std::vector<double> tilt_;     // r_j: what the effects of stay tilt_stay_ multiplied it by
+  std::uint64_t tilt_stay_ = 0;
   bool has_state_ = false;
   std::size_t state_ = 0;
   double stay_start_ = 0.0;
@@ -581,6 +615,7 @@ class LeadWalker {
   std::int32_t last_opened_ = -1;
   std::int32_t last_touch_ = -1;
   bool succeeded_ = false;
+  bool stopped_ = false;  // cut by max_transitions
   std::int32_t channel_ = -1;
   double arrival_ = 0.0;
   std::size_t next_campaign_ = 0;
@@ -620,7 +655,7 @@ WalkSetup::WalkSetup(const markov::Chain& chain_, const markov::NextStep& next_s
     control_share.push_back(trigger.control_share);
     switch (trigger.condition) {
       case ConditionKind::Purchase: purchase_triggers.push_back(k); break;
-      case ConditionKind::Custom: custom_triggers.push_back(k); break;
+      case ConditionKind::Custom:
       case ConditionKind::Enter:
       case ConditionKind::Idle:
         if (trigger.states.empty()) {
@@ -655,7 +690,7 @@ WalkSetup::WalkSetup(const markov::Chain& chain_, const markov::NextStep& next_s
   std::stable_sort(sends.begin(), sends.end(), [](const Send& a, const Send& b) { return a.time < b.time; });
   has_triggers = !strategy.triggers.empty();
   any_control = std::any_of(control_share.begin(), control_share.end(), [](double share) { return share > 0.0; });
-  capped = strategy.cap_messages != std::numeric_limits<std::int64_t>::max() && std::isfinite(strategy.cap_period);
+  capped = strategy.cap_messages != std::numeric_limits<std::int64_t>::max();
   quiet = strategy.quiet_start != strategy.quiet_end;
 }
 

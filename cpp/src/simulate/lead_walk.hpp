@@ -46,7 +46,7 @@ struct WalkSetup {
     bool success = false;
     bool purchase = false;  // value > 0
     bool excluded = false;  // gets no message
-    std::uint32_t watch_begin = 0;  // Enter/Idle triggers it starts: watch_list[begin, end)
+    std::uint32_t watch_begin = 0;  // Enter/Idle/Custom triggers it starts: watch_list[begin, end)
     std::uint32_t watch_end = 0;
   };
   std::vector<StateInfo> info;
@@ -56,7 +56,6 @@ struct WalkSetup {
   double per_bin = 1.0;                         // 1 / bin width
   std::size_t drop_state = markov::kNoState;    // entering it continues the stay (see enter)
   std::vector<std::uint32_t> purchase_triggers;
-  std::vector<std::uint32_t> custom_triggers;
   std::vector<std::vector<std::uint8_t>> audience_states;  // per campaign, per state
   std::vector<std::uint64_t> sender_keys;                  // stream keys from the senders' names
   std::vector<double> control_share;                       // per sender

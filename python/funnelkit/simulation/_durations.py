@@ -57,6 +57,10 @@ def to_units(value: Duration, time_unit: str, what: str) -> float:
         raise StrategyError(f"{what}: expected a duration, got {value!r}", subject=what)
     if not isinstance(value, np.timedelta64) and isinstance(value, numbers.Real):
         number = float(value)
+    elif isinstance(value, str) and _is_plain_number(value):
+        # pandas reads "90" as 90 nanoseconds: a text without a unit is almost always a slip
+        raise StrategyError(f"{what}: {value!r} has no unit; write e.g. '{value.strip()}h' or '{value.strip()}D', "
+                            "or pass a number (in the funnel's time unit)", subject=what)
     else:
         try:
             delta = pd.Timedelta(value)
@@ -72,6 +76,14 @@ def to_units(value: Duration, time_unit: str, what: str) -> float:
     if math.isnan(number) or number < 0:
         raise StrategyError(f"{what}: {value!r} is negative or NaN; durations must be >= 0", subject=what)
     return number
+
+
+def _is_plain_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def duration_json(value: Duration) -> str | float:

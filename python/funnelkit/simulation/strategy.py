@@ -80,9 +80,9 @@ class Strategy:
     exclude_stages:
         Leads in these stages get nothing (e.g. ``"unsubscribed"``).
     attribution_window:
-        A purchase this soon after a trigger's start (or a campaign's send) counts as its
-        conversion, for treated and control leads alike (uplift). None: any time before the
-        horizon.
+        A purchase this soon after a trigger's first message comes due (or a campaign's send)
+        counts as its conversion, for treated and control leads alike (uplift); an order the
+        message itself causes counts. None: any time before the horizon.
     name:
         A label for results and comparisons.
     """
@@ -132,9 +132,10 @@ class Strategy:
             except (TypeError, ValueError) as error:
                 raise StrategyError(f"quiet_hours must be (start_hour, end_hour), got {self.quiet_hours!r}",
                                     subject="quiet_hours") from error
-            if not (0.0 <= begin <= 24.0 and 0.0 <= end <= 24.0) or begin == end:
-                raise StrategyError(f"quiet_hours needs two different hours in [0, 24], got {self.quiet_hours!r}",
-                                    subject="quiet_hours")
+            if not (0.0 <= begin <= 24.0 and 0.0 <= end <= 24.0) or begin % 24.0 == end % 24.0:
+                # 24 is midnight like 0: (0, 24) would be quiet all day and (24, 0) never
+                raise StrategyError(f"quiet_hours needs two different times of day in [0, 24], got "
+                                    f"{self.quiet_hours!r}", subject="quiet_hours")
             object.__setattr__(self, "quiet_hours", (begin, end))
         stages = (self.exclude_stages,) if isinstance(self.exclude_stages, str) else tuple(self.exclude_stages)
         object.__setattr__(self, "exclude_stages", stages)
@@ -409,7 +410,7 @@ class Strategy:
             cap_period = to_units(self.frequency_cap[1], time_unit, "frequency_cap period")
         quiet_start = quiet_end = 0.0
         if self.quiet_hours is not None:
-            quiet_start, quiet_end = (h * day / 24.0 for h in self.quiet_hours)
+            quiet_start, quiet_end = ((h % 24.0) * day / 24.0 for h in self.quiet_hours)
         return {
             "triggers": triggers,
             "campaigns": campaigns,

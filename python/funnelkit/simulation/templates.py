@@ -163,7 +163,9 @@ def reactivation(
     name: str = "reactivation",
 ) -> Trigger:
     """"Are you still with us?" ``after`` a purchase with no purchase since (DOMAIN.md: about 3
-    months, depending on the trade), with a personal discount.
+    months, depending on the trade), with a personal discount. Only purchases count as activity
+    here (the customer may have browsed meanwhile); for "no move at all for 90 days" use
+    ``when.inactive()`` instead.
 
     Assumptions: a 10% discount, valid 14 days; 5% of those who open it come back to browse.
     """

@@ -19,9 +19,14 @@
 ///   ends the stay like any move (on-site messages).
 /// * Enter(stages): t0 is the entry; steps are sent wherever the lead is by then.
 /// * Purchase: t0 is every entry into a purchase state (a state with a positive value).
-/// * Custom: t0 = entry + the delay the condition returns; each step also asks holds().
-/// * stop_on_purchase: steps due after a purchase made at or after t0 are not sent ("only if
-///   step 1 did not convert").
+/// * Custom: t0 = entry (into a watched state) + the delay the condition returns; each step
+///   also asks holds().
+/// * Population leads (already in a state at t = 0, since -time_in_state) start the triggers of
+///   that state then, purchase triggers too when it is a purchase state; earlier steps are history.
+/// * stop_on_purchase: steps due after a purchase made since the condition was met are not sent
+///   ("only if step 1 did not convert").
+/// * Odds effects of one stay compound; a lead's walk is cut after max_transitions moves,
+///   message effects included (a loop of instant messages cannot run for ever).
 /// * A step due inside the quiet hours [quiet_start, quiet_end) of its day is postponed to
 ///   quiet_end and its condition is checked again then. A step over the frequency cap is
 ///   dropped, not postponed. On-site messages are exempt from both. Leads in excluded states
@@ -147,8 +152,8 @@ enum class ConditionKind { Enter, Idle, Purchase, Custom };
 struct Trigger {
   std::string name;
   ConditionKind condition = ConditionKind::Idle;
-  /// States the condition watches (Enter, Idle, Custom); empty means every state that is not a
-  /// failure state.
+  /// States the condition watches (Enter, Idle, Custom: a custom condition is asked only on
+  /// entries into them); empty means every state that is not a failure state.
   std::vector<std::size_t> states;
   TriggerConditionPtr custom;   ///< for ConditionKind::Custom
   std::vector<Message> steps;   ///< delays not decreasing
