@@ -1,0 +1,43 @@
+#pragma once
+/// \file The expected-value path of a shop: how many leads are expected to enter each stage in
+/// each time bin, given the expected arrivals per bin (roadmap step 5, revenue forecasts).
+///
+/// The entries form a renewal system: E_j(t) = A_j(t) + sum_i sum_{i->j} p_ij (f_ij * E_i)(t),
+/// with f_ij the transition's delay density. It is solved on a fine grid of step h (a bin cut
+/// into `substeps`): an entry is placed at the middle of its step and a delay d moves it
+/// round(d / h) steps on, so the kernel of a transition is p_ij P((m - 1/2) h <= D < (m + 1/2) h)
+/// for m steps (exact masses; times snapped to the grid, at most h/2 per move). Arrivals are
+/// spread evenly over their bin. Convolutions are done with FFTs over the whole horizon,
+/// transient states in topological order of their strongly connected parts; a loop is iterated
+/// until what it passes round has no mass left (it ends: every stage can reach an end). The
+/// cost is O(transitions x N log N) for N fine steps: a year of hourly steps on a 20-stage
+/// funnel in milliseconds, whatever the delays.
+
+#include <cstddef>
+#include <span>
+#include <vector>
+
+#include "funnelkit/markov/chain.hpp"
+
+namespace funnelkit::forecast {
+
+struct PathOptions {
+  double bin_width = 24.0;   ///< in the funnel's time unit
+  std::size_t substeps = 24;  ///< fine steps per bin
+};
+
+struct ExpectedPath {
+  std::size_t bins = 0;
+  std::size_t states = 0;
+  std::vector<double> entries;    ///< [bin, state]: expected entries
+  std::vector<double> occupancy;  ///< [bin, state]: expected leads in the state at the bin's end
+  std::vector<double> value;      ///< [bin]: expected stage values received (Σ entries x value)
+};
+
+/// `arrivals[b]`: expected leads arriving in bin b (entering by the chain's entry weights).
+/// Throws std::invalid_argument for negative or non-finite arrivals, a bin width that is not
+/// positive and finite, or zero substeps.
+[[nodiscard]] ExpectedPath expected_path(const markov::Chain& chain, std::span<const double> arrivals,
+                                         const PathOptions& options);
+
+}  // namespace funnelkit::forecast
