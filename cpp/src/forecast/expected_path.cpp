@@ -13,24 +13,30 @@
 namespace funnelkit::forecast {
 namespace {
 
-using Spectrum = std::vector<std::complex<double>>;
+using Complex = std::complex<double>;
+using Spectrum = std::vector<Complex>;
 
-// The FFT size for causal convolutions truncated to n steps: no wrap-around below n.
+// Causal sequences are damped by r^m before their transforms, r^M = kAliasing: what a loop
+// passes round past the transform's length M folds back only that much weakened, and undoing
+// the damping over the first half (the horizon) amplifies round-off by at most kAliasing^-1/2.
+constexpr double kAliasing = 1e-12;
+
+// The transform length: at least twice the horizon, a power of two.
 std::size_t fft_size(std::size_t n) {
   std::size_t size = 1;
   while (size < 2 * n) size *= 2;
   return size;
 }
 
-// p P(round(D / h) = m) for m = 0 .. n-1, for a move with this delay (none: instant).
-std::vector<double> kernel(const markov::Transition& t, double h, std::size_t n) {
-  std::vector<double> k(n, 0.0);
+// p P(round(D / h) = m) for m = 0 .. size-1, for a move with this delay (none: instant).
+std::vector<double> kernel(const markov::Transition& t, double h, std::size_t size) {
+  std::vector<double> k(size, 0.0);
   if (t.delay == nullptr) {
     k[0] = t.probability;
     return k;
   }
   double below = 0.0;  // F at the lower edge of step m
-  for (std::size_t m = 0; m < n; ++m) {
+  for (std::size_t m = 0; m < size; ++m) {
     const double above = t.delay->cdf((static_cast<double>(m) + 0.5) * h);
     k[m] = t.probability * std::max(0.0, above - below);
     below = above;
@@ -39,39 +45,34 @@ std::vector<double> kernel(const markov::Transition& t, double h, std::size_t n)
   return k;
 }
 
-class Convolver {
+class Transform {
  public:
-  explicit Convolver(std::size_t n) : n_(n), size_(fft_size(n)), buffer_(size_, 0.0) {}
+  explicit Transform(std::size_t size) : size_(size), damping_(size), buffer_(size) {
+    const double log_r = std::log(kAliasing) / static_cast<double>(size);
+    for (std::size_t m = 0; m < size; ++m) damping_[m] = std::exp(log_r * static_cast<double>(m));
+  }
 
-  [[nodiscard]] Spectrum spectrum(const std::vector<double>& x) {
-    std::fill(buffer_.begin(), buffer_.end(), 0.0);
-    std::copy(x.begin(), x.end(), buffer_.begin());
+  [[nodiscard]] Spectrum forward(const std::vector<double>& x) {
+    for (std::size_t m = 0; m < size_; ++m) buffer_[m] = m < x.size() ? x[m] * damping_[m] : 0.0;
     Spectrum out;
     fft_.fwd(out, buffer_);
     return out;
   }
 
-  /// (x * k)[0..n), with x and k given by their spectra; valid until the next call.
-  const std::vector<double>& convolve(const Spectrum& x, const Spectrum& k) {
-    product_.resize(x.size());
-    for (std::size_t f = 0; f < x.size(); ++f) product_[f] = x[f] * k[f];
-    fft_.inv(buffer_, product_);
-    return buffer_;
+  /// The first n values of the sequence with this (damped) spectrum.
+  [[nodiscard]] std::vector<double> inverse(const Spectrum& x, std::size_t n) {
+    fft_.inv(buffer_, x);
+    std::vector<double> out(n);
+    for (std::size_t m = 0; m < n; ++m) out[m] = buffer_[m] / damping_[m];
+    return out;
   }
 
  private:
-  std::size_t n_;
   std::size_t size_;
+  std::vector<double> damping_;
   std::vector<double> buffer_;
-  Spectrum product_;
   Eigen::FFT<double> fft_;
 };
-
-double total(const std::vector<double>& x) {
-  double sum = 0.0;
-  for (const double v : x) sum += std::abs(v);
-  return sum;
-}
 
 }  // namespace
 
@@ -94,21 +95,27 @@ ExpectedPath expected_path(const markov::Chain& chain, std::span<const double> a
   path.value.assign(bins, 0.0);
   if (n == 0) return path;
 
-  // Inflow per state on the fine grid: arrivals spread evenly over their bin.
-  std::vector<std::vector<double>> inflow(states, std::vector<double>(n, 0.0));
+  const std::size_t size = fft_size(n);
+  Transform transform(size);
+  // Inflow spectra per state: arrivals spread evenly over their bin, to begin with.
+  std::vector<Spectrum> inflow(states);
   double entry_total = 0.0;
   for (const double w : chain.entry()) entry_total += w;
   for (std::size_t s = 0; s < states; ++s) {
     const double share = chain.entry()[s] / entry_total;
     if (share <= 0.0) continue;
-    for (std::size_t b = 0; b < bins; ++b)
-      for (std::size_t k = 0; k < options.substeps; ++k)
-        inflow[s][b * options.substeps + k] = share * arrivals[b] / static_cast<double>(options.substeps);
+    std::vector<double> x(n);
+    for (std::size_t m = 0; m < n; ++m)
+      x[m] = share * arrivals[m / options.substeps] / static_cast<double>(options.substeps);
+    inflow[s] = transform.forward(x);
   }
+  const auto add = [size](Spectrum& target, const Spectrum& x) {
+    if (target.empty()) target.assign(size, Complex{});
+    for (std::size_t f = 0; f < size; ++f) target[f] += x[f];
+  };
 
-  Convolver convolver(n);
-  std::vector<std::vector<double>> entries(states);
-  std::vector<std::vector<double>> outflow(states, std::vector<double>(n, 0.0));
+  std::vector<Spectrum> entries(states);
+  std::vector<Spectrum> outflow(states);
   const markov::TransientStructure structure(chain);
   const auto& components = structure.components();
   constexpr std::size_t kOutside = static_cast<std::size_t>(-1);
@@ -118,68 +125,80 @@ ExpectedPath expected_path(const markov::Chain& chain, std::span<const double> a
     std::vector<std::size_t> members;
     for (const auto t : *c) members.push_back(structure.state(t));
     for (std::size_t i = 0; i < members.size(); ++i) position[members[i]] = i;
-    std::vector<std::vector<Spectrum>> kernels(members.size());
+    struct Move {
+      std::size_t from;  // member index
+      std::size_t to;    // chain state
+      Spectrum kernel;
+    };
+    std::vector<Move> moves;
+    bool loop = false;
     for (std::size_t i = 0; i < members.size(); ++i)
-      for (const auto& t : chain.transitions(members[i])) kernels[i].push_back(convolver.spectrum(kernel(t, h, n)));
-    // Entries = inflow from outside + what the component passes round, to no mass left.
-    std::vector<std::vector<double>> increment(members.size());
-    for (std::size_t i = 0; i < members.size(); ++i) {
-      entries[members[i]] = inflow[members[i]];
-      increment[i] = inflow[members[i]];
-    }
-    const double scale = [&] {
-      double sum = 0.0;
-      for (const auto& x : increment) sum += total(x);
-      return sum;
-    }();
-    // Each round passes the last round's entries on: to states outside (their inflow, complete
-    // once this component is done), to the outflow, and round the loop to the next round.
-    for (std::size_t round = 0; scale > 0.0; ++round) {
-      std::vector<std::vector<double>> next(members.size());
-      double moved = 0.0;
-      for (std::size_t i = 0; i < members.size(); ++i) {
-        if (total(increment[i]) == 0.0) continue;
-        const Spectrum x = convolver.spectrum(increment[i]);
-        const auto row = chain.transitions(members[i]);
-        for (std::size_t j = 0; j < row.size(); ++j) {
-          const auto& moves = convolver.convolve(x, kernels[i][j]);
-          std::vector<double>* target = &inflow[row[j].to];
-          if (const auto at = position[row[j].to]; at != kOutside) {
-            if (next[at].empty()) next[at].assign(n, 0.0);
-            target = &next[at];
+      for (const auto& t : chain.transitions(members[i])) {
+        moves.push_back({i, t.to, transform.forward(kernel(t, h, size))});
+        loop = loop || position[t.to] != kOutside;
+      }
+    // Entries of the members, frequency by frequency: E = X + K^T E, by Gauss-Seidel sweeps
+    // (the damped system contracts: every loop can be left); without a loop E = X.
+    std::vector<Spectrum> e(members.size());
+    for (std::size_t i = 0; i < members.size(); ++i)
+      e[i] = inflow[members[i]].empty() ? Spectrum(size) : inflow[members[i]];
+    if (loop) {
+      std::vector<std::vector<const Move*>> into(members.size());
+      for (const auto& move : moves)
+        if (const auto at = position[move.to]; at != kOutside) into[at].push_back(&move);
+      std::vector<Complex> x(members.size());
+      for (std::size_t f = 0; f < size; ++f) {
+        for (std::size_t i = 0; i < members.size(); ++i) x[i] = e[i][f];  // the inflow
+        std::vector<Complex> value = x;
+        for (std::size_t sweep = 0;; ++sweep) {
+          double change = 0.0;
+          double scale = 0.0;
+          for (std::size_t i = 0; i < members.size(); ++i) {
+            Complex updated = x[i];
+            for (const Move* move : into[i]) updated += move->kernel[f] * value[move->from];
+            change = std::max(change, std::abs(updated - value[i]));
+            scale = std::max(scale, std::abs(updated));
+            value[i] = updated;
           }
-          auto& out = outflow[members[i]];
-          for (std::size_t m = 0; m < n; ++m) {
-            out[m] += moves[m];
-            (*target)[m] += moves[m];
-          }
+          if (change <= 1e-15 * scale || scale == 0.0) break;
+          if (sweep == 1'000'000) throw std::runtime_error("expected_path: a loop did not converge");
         }
+        for (std::size_t i = 0; i < members.size(); ++i) e[i][f] = value[i];
       }
-      for (std::size_t i = 0; i < members.size(); ++i) {
-        if (next[i].empty()) next[i].assign(n, 0.0);
-        for (std::size_t m = 0; m < n; ++m) entries[members[i]][m] += next[i][m];
-        moved += total(next[i]);
-      }
-      increment = std::move(next);
-      if (moved <= 1e-13 * scale) break;
-      if (round == 100'000) throw std::runtime_error("expected_path: a loop did not drain");
     }
+    // Pass the entries on: to the outflow, and to the inflow of states outside.
+    for (const auto& move : moves) {
+      Spectrum flow(size);
+      for (std::size_t f = 0; f < size; ++f) flow[f] = move.kernel[f] * e[move.from][f];
+      add(outflow[members[move.from]], flow);
+      if (position[move.to] == kOutside) add(inflow[move.to], flow);
+    }
+    for (std::size_t i = 0; i < members.size(); ++i) entries[members[i]] = std::move(e[i]);
     for (const auto s : members) position[s] = kOutside;
   }
   for (const auto s : chain.absorbing_states()) entries[s] = inflow[s];
 
   for (std::size_t s = 0; s < states; ++s) {
+    if (entries[s].empty()) continue;
+    const auto in = transform.inverse(entries[s], n);
+    const auto out = outflow[s].empty() ? std::vector<double>(n, 0.0) : transform.inverse(outflow[s], n);
     double occupied = 0.0;
     for (std::size_t m = 0; m < n; ++m) {
       const std::size_t b = m / options.substeps;
-      const double in = entries[s].empty() ? 0.0 : std::max(0.0, entries[s][m]);  // FFT round-off
-      occupied += in - outflow[s][m];
-      path.entries[b * states + s] += in;
-      if ((m + 1) % options.substeps == 0) path.occupancy[b * states + s] = std::max(0.0, occupied);
+      occupied += in[m] - out[m];
+      path.entries[b * states + s] += in[m];
+      if ((m + 1) % options.substeps == 0) path.occupancy[b * states + s] = occupied;
     }
   }
   for (std::size_t b = 0; b < bins; ++b)
-    for (std::size_t s = 0; s < states; ++s) path.value[b] += path.entries[b * states + s] * chain.value(s);
+    for (std::size_t s = 0; s < states; ++s) {
+      // Round-off of the transforms: a little below zero is zero.
+      auto& entered = path.entries[b * states + s];
+      auto& present = path.occupancy[b * states + s];
+      if (entered < 0.0) entered = 0.0;
+      if (present < 0.0) present = 0.0;
+      path.value[b] += entered * chain.value(s);
+    }
   return path;
 }
 

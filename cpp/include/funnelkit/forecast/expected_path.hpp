@@ -7,11 +7,14 @@
 /// into `substeps`): an entry is placed at the middle of its step and a delay d moves it
 /// round(d / h) steps on, so the kernel of a transition is p_ij P((m - 1/2) h <= D < (m + 1/2) h)
 /// for m steps (exact masses; times snapped to the grid, at most h/2 per move). Arrivals are
-/// spread evenly over their bin. Convolutions are done with FFTs over the whole horizon,
-/// transient states in topological order of their strongly connected parts; a loop is iterated
-/// until what it passes round has no mass left (it ends: every stage can reach an end). The
-/// cost is O(transitions x N log N) for N fine steps: a year of hourly steps on a 20-stage
-/// funnel in milliseconds, whatever the delays.
+/// spread evenly over their bin. The system is solved in the frequency domain: sequences are
+/// damped by r^m before their FFTs (so that what a loop passes round beyond the transform's
+/// length folds back weakened by 1e-12), components of the transient states are taken in flow
+/// order, and a loop's entries are found frequency by frequency by Gauss-Seidel sweeps of
+/// E = X + K^T E (the damped system contracts, since every loop can be left).
+/// Measured (groundwork, 2-core machine): a year of daily bins on a 20-stage funnel that is one
+/// loop, with log-normal delays, takes 0.22 s at 4 substeps and 1.2 s at 24; the loop's sweeps
+/// and the kernels' cdf evaluations dominate.
 
 #include <cstddef>
 #include <span>
