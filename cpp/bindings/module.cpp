@@ -29,4 +29,5 @@ PYBIND11_MODULE(_core, m) {
   funnelkit::bindings::register_scoring_funnel(m);
   funnelkit::bindings::register_scoring_rules(m);
   funnelkit::bindings::register_simulate(m);
+  funnelkit::bindings::register_forecast(m);
 }

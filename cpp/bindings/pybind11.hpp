@@ -118,5 +118,6 @@ void register_scoring_logistic(py::module_& m);
 void register_scoring_funnel(py::module_& m);
 void register_scoring_rules(py::module_& m);
 void register_simulate(py::module_& m);
+void register_forecast(py::module_& m);
 
 }  // namespace funnelkit::bindings

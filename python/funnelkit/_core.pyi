@@ -467,3 +467,6 @@ def simulate_shop(
     threads: int,
     progress: Callable[[int, int], None] | None,
 ) -> dict[str, Any]: ...
+
+# -- forecast ------------------------------------------------------------------------------------
+def expected_path(chain: Chain, arrivals: npt.ArrayLike, bin_width: float, substeps: int) -> dict[str, Any]: ...
