@@ -72,7 +72,7 @@ _OPTIONAL = ("leads", "discounts", "traffic_cost", "message_cost", "margin_rate"
 _Q = (0.05, 0.95)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # a DataFrame field: identity, not elementwise, equality
 class UnitEconomics:
     """Unit economics of one shop over one period: a tidy table and the totals behind it.
 
