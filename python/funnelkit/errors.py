@@ -24,6 +24,7 @@ __all__ = [
     "EventDataError",
     "EventLogError",
     "FeatureValueError",
+    "ForecastError",
     "FunnelError",
     "FunnelFormatError",
     "LabelError",
@@ -171,3 +172,9 @@ class StrategyError(FunnelError):
     """A trigger strategy, campaign or traffic plan the simulation cannot run: a trigger naming
     an unknown stage, a negative delay, a probability outside [0, 1], a control share of 1, a
     strategy document of another format or version."""
+
+
+class ForecastError(FunnelError):
+    """Inputs a forecast or its unit economics cannot use: a negative count or amount, zero
+    visitors, more buyers than visitors, economics that do not match the source, two unit
+    economics that cannot be compared; ``subject`` names the field at fault."""
