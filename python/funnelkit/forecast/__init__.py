@@ -1,0 +1,1 @@
+"""Revenue forecasting, unit economics and what-if analysis (issue 10)."""
