@@ -1,0 +1,38 @@
+"""Forecasts: the expected path and the simulation's mean agree (no strategy), per day and per
+week; economics follow the documented formulas."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import funnelkit as fk
+from funnelkit.forecast.forecast import forecast
+
+
+def test_expected_and_simulated_means_agree_without_a_strategy() -> None:
+    plan = fk.TrafficPlan(1_500, channels=[fk.Channel("ads", share=0.5, cost_per_visitor=0.3), fk.Channel("seo")])
+    f = forecast(fk.examples.shop_funnel(), plan, horizon="28D", freq="W", replicates=30, seed=2, progress=False,
+                 economics=fk.Economics(margin=0.25))
+    sim = f.simulation
+    assert sim is not None
+    for metric in ("arrivals", "purchases", "revenue", "profit"):
+        weekly = sim.per_replicate(metric).resample("W-SUN").sum().to_numpy()  # weeks x replicates
+        se = weekly.std(axis=1, ddof=1) / np.sqrt(weekly.shape[1])
+        z = (weekly.mean(axis=1) - f.expected[metric].to_numpy()) / se
+        assert np.abs(z).max() < 4.5, (metric, z)
+    table = f.table
+    assert table["margin_expected"].to_numpy() == pytest.approx(0.25 * table["revenue_expected"].to_numpy())
+    assert table["traffic_cost_expected"].sum() == pytest.approx(0.3 * 0.5 * table["arrivals_expected"].sum())
+
+
+def test_monthly_periods_and_bad_input() -> None:
+    f = forecast(fk.examples.shop_funnel(), 500, horizon="60D", freq="M", replicates=0, progress=False)
+    # calendar months from 2026-01-05: the rest of January, February, the start of March
+    assert list(f.table["arrivals_expected"]) == pytest.approx([500 * 27, 500 * 28, 500 * 5])
+    assert np.isnan(f.table["revenue_mean"]).all()
+    assert f.table["arrivals_expected"].sum() == pytest.approx(500 * 60)
+    with pytest.raises(ValueError, match="freq"):
+        forecast(fk.examples.shop_funnel(), 500, freq="Y", replicates=0)
+    with pytest.raises(ValueError, match="horizon"):
+        forecast(fk.examples.shop_funnel(), 500, horizon=0, replicates=0)
