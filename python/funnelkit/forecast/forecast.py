@@ -5,7 +5,7 @@ expected-value path of the funnel beside Monte Carlo bands from the simulation e
 >>> from funnelkit.forecast.forecast import forecast
 >>> f = forecast(fk.examples.shop_funnel(), 1_000, horizon="28D", freq="W", replicates=4, progress=False)
 >>> list(f.table.columns[:4])
-['revenue_expected', 'revenue_mean', 'revenue_low', 'revenue_high']
+['arrivals_expected', 'arrivals_mean', 'arrivals_low', 'arrivals_high']
 >>> len(f.table)
 4
 """
@@ -85,8 +85,8 @@ class Forecast:
         return ax
 
     def _repr_html_(self) -> str:
-        return (f"<p><b>Forecast</b> per {self.freq}: expected path and simulated band</p>"
-                + self.table.to_html(float_format=lambda x: f"{x:,.1f}"))
+        table: str = self.table.to_html(float_format=lambda x: f"{x:,.1f}")
+        return f"<p><b>Forecast</b> per {self.freq}: expected path and simulated band</p>" + table
 
     def __repr__(self) -> str:
         return f"Forecast per {self.freq}:\n{self.table}"
