@@ -106,3 +106,54 @@ TEST(ExpectedPath, BadInputIsRefused) {
   EXPECT_THROW((void)forecast::expected_path(chain, fine, {.bin_width = 0.0}), std::invalid_argument);
   EXPECT_THROW((void)forecast::expected_path(chain, fine, {.bin_width = 1.0, .substeps = 0}), std::invalid_argument);
 }
+
+TEST(ExpectedPath, IdleMoveTriggersAgreeWithTheSimulation) {
+  // linear funnel: cart (exponential, mean 2 days) -> paid 0.3, the rest drops out. An idle
+  // trigger on the cart: after half a day 40% are moved to paid, after 3 days another 25% (of
+  // the leads still idle, including those who dropped out).
+  const auto funnel = fixtures::linear_funnel();
+  auto chain = std::make_shared<const markov::Chain>(markov::Chain::compile(funnel));
+  const auto cart = chain->state_index("cart");
+  const auto paid = chain->state_index("paid");
+  const std::size_t days = 15;
+  const std::vector<double> arrivals(days, 3000.0);
+  forecast::PathOptions options{.bin_width = 1.0, .substeps = 96};
+  options.idle_moves = {{cart, 0.5, paid, 0.4}, {cart, 3.0, paid, 0.25}};
+  const auto path = forecast::expected_path(*chain, arrivals, options);
+
+  simulate::Strategy strategy;
+  simulate::Trigger trigger;
+  trigger.name = "cart";
+  trigger.condition = simulate::ConditionKind::Idle;
+  trigger.states = {cart};
+  for (const auto& [delay, p] : {std::pair{0.5, 0.4}, std::pair{3.0, 0.25}}) {
+    simulate::Message m;
+    m.delay = delay;
+    m.effect = std::make_shared<simulate::MoveTo>(paid, p);
+    trigger.steps.push_back(m);
+  }
+  strategy.triggers = {trigger};
+  simulate::Traffic traffic{.days = days, .channels = 1, .expected = arrivals, .day_length = 1.0};
+  const std::size_t replicates = 40;
+  const auto sim = simulate::simulate_shop(chain, strategy, traffic, {},
+                                           {.horizon = static_cast<double>(days), .bin_width = 1.0, .seed = 9,
+                                            .replicates = replicates});
+  for (const std::size_t s : {cart, paid, chain->drop_state()}) {
+    for (std::size_t b = 0; b < days; ++b) {
+      double sum = 0.0, square = 0.0;
+      for (std::size_t r = 0; r < replicates; ++r) {
+        const auto x = static_cast<double>(sim.entries[(r * days + b) * chain->size() + s]);
+        sum += x;
+        square += x * x;
+      }
+      const double mean = sum / static_cast<double>(replicates);
+      const double variance = std::max(1.0, (square - sum * mean) / static_cast<double>(replicates - 1));
+      EXPECT_NEAR(mean, path.entries[b * path.states + s], 4.5 * std::sqrt(variance / static_cast<double>(replicates)))
+          << chain->name(s) << " day " << b;
+    }
+  }
+  // Leads are conserved: the ones brought back from the drop state leave it.
+  double present = 0.0;
+  for (std::size_t s = 0; s < path.states; ++s) present += path.occupancy[(days - 1) * path.states + s];
+  EXPECT_NEAR(present, 3000.0 * static_cast<double>(days), 1e-6 * 3000.0 * static_cast<double>(days));
+}

@@ -45,6 +45,63 @@ std::vector<double> kernel(const markov::Transition& t, double h, std::size_t si
   return k;
 }
 
+struct StateMove {
+  std::size_t to;
+  std::vector<double> kernel;  // per step since the entry
+  std::size_t leaves;          // kOutside: the state itself
+};
+
+// The moves out of a state: its transitions, thinned by the idle-move steps that take leads
+// away first, and those steps' moves (from the state while pending, from the drop state for
+// leads who dropped out and are still idle there).
+std::vector<StateMove> state_moves(const markov::Chain& chain, std::size_t state, double h, std::size_t size,
+                                   const std::vector<IdleMove>& idle_moves) {
+  constexpr std::size_t kOutside = static_cast<std::size_t>(-1);
+  std::vector<StateMove> out;
+  for (const auto& t : chain.transitions(state)) out.push_back({t.to, kernel(t, h, size), kOutside});
+  std::vector<IdleMove> steps;
+  for (const auto& move : idle_moves)
+    if (move.state == state && move.probability > 0.0) steps.push_back(move);
+  if (steps.empty() || out.empty()) return out;
+  std::stable_sort(steps.begin(), steps.end(), [](const IdleMove& a, const IdleMove& b) { return a.delay < b.delay; });
+  const std::size_t drop = chain.drop_state();
+  // c(m): the chance no step has taken the lead by step m (steps strictly before m).
+  std::vector<double> spared(size, 1.0);
+  std::vector<std::size_t> at;
+  for (const auto& step : steps) {
+    const auto m = static_cast<std::size_t>(std::floor(step.delay / h + 0.5));
+    at.push_back(m);
+    for (std::size_t k = m + 1; k < size; ++k) spared[k] *= 1.0 - step.probability;
+  }
+  // Cumulative own moves by step m: real ones (not to the drop state) and drop-outs.
+  std::vector<double> moved(size, 0.0), dropped(size, 0.0);
+  for (const auto& move : out)
+    for (std::size_t m = 0; m < size; ++m) (move.to == drop ? dropped : moved)[m] += move.kernel[m];
+  for (std::size_t m = 1; m < size; ++m) {
+    moved[m] += moved[m - 1];
+    dropped[m] += dropped[m - 1];
+  }
+  for (auto& move : out)
+    for (std::size_t m = 0; m < size; ++m) move.kernel[m] *= spared[m];
+  double before = 1.0;  // the chance earlier steps spared the lead
+  for (std::size_t k = 0; k < steps.size(); ++k) {
+    const std::size_t m = at[k];
+    if (m < size) {
+      const double taken = steps[k].probability * before;
+      StateMove pending{steps[k].target, std::vector<double>(size, 0.0), kOutside};
+      pending.kernel[m] = taken * std::max(0.0, 1.0 - moved[m] - dropped[m]);
+      out.push_back(std::move(pending));
+      if (drop != markov::kNoState && dropped[m] > 0.0) {
+        StateMove back{steps[k].target, std::vector<double>(size, 0.0), drop};
+        back.kernel[m] = taken * dropped[m];
+        out.push_back(std::move(back));
+      }
+    }
+    before *= 1.0 - steps[k].probability;
+  }
+  return out;
+}
+
 class Transform {
  public:
   explicit Transform(std::size_t size) : size_(size), damping_(size), buffer_(size) {
@@ -129,14 +186,16 @@ ExpectedPath expected_path(const markov::Chain& chain, std::span<const double> a
       std::size_t from;  // member index
       std::size_t to;    // chain state
       Spectrum kernel;
+      std::size_t leaves = kOutside;  // the state the moving leads leave (default: from)
     };
     std::vector<Move> moves;
     bool loop = false;
-    for (std::size_t i = 0; i < members.size(); ++i)
-      for (const auto& t : chain.transitions(members[i])) {
-        moves.push_back({i, t.to, transform.forward(kernel(t, h, size))});
-        loop = loop || position[t.to] != kOutside;
+    for (std::size_t i = 0; i < members.size(); ++i) {
+      for (auto& move : state_moves(chain, members[i], h, size, options.idle_moves)) {
+        loop = loop || position[move.to] != kOutside;
+        moves.push_back({i, move.to, transform.forward(move.kernel), move.leaves});
       }
+    }
     // Entries of the members, frequency by frequency: E = X + K^T E, by Gauss-Seidel sweeps
     // (the damped system contracts: every loop can be left); without a loop E = X.
     std::vector<Spectrum> e(members.size());
@@ -170,7 +229,7 @@ ExpectedPath expected_path(const markov::Chain& chain, std::span<const double> a
     for (const auto& move : moves) {
       Spectrum flow(size);
       for (std::size_t f = 0; f < size; ++f) flow[f] = move.kernel[f] * e[move.from][f];
-      add(outflow[members[move.from]], flow);
+      add(outflow[move.leaves == kOutside ? members[move.from] : move.leaves], flow);
       if (position[move.to] == kOutside) add(inflow[move.to], flow);
     }
     for (std::size_t i = 0; i < members.size(); ++i) entries[members[i]] = std::move(e[i]);

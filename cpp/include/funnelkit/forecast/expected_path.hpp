@@ -24,9 +24,21 @@
 
 namespace funnelkit::forecast {
 
+/// A message step of an idle trigger that moves leads on (a MoveTo effect): `delay` after a
+/// lead enters `state`, if it has made no move since (dropping out is no move, as in the
+/// simulation), it goes to `target` with `probability` (delivery x open x the effect's chance x
+/// the treated share). A move at the same moment comes first.
+struct IdleMove {
+  std::size_t state = 0;
+  double delay = 0.0;
+  std::size_t target = 0;
+  double probability = 0.0;
+};
+
 struct PathOptions {
   double bin_width = 24.0;   ///< in the funnel's time unit
   std::size_t substeps = 24;  ///< fine steps per bin
+  std::vector<IdleMove> idle_moves = {};
 };
 
 struct ExpectedPath {
