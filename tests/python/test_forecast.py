@@ -36,3 +36,31 @@ def test_monthly_periods_and_bad_input() -> None:
         forecast(fk.examples.shop_funnel(), 500, freq="Y", replicates=0)
     with pytest.raises(ValueError, match="horizon"):
         forecast(fk.examples.shop_funnel(), 500, horizon=0, replicates=0)
+
+
+def test_idle_move_triggers_are_in_the_path() -> None:
+    cart = fk.Trigger("cart", fk.when.idle("cart"), [
+        fk.Message(after="1h", effect=fk.MoveTo("checkout", 0.3)),
+        fk.Message(after="24h", effect=fk.MoveTo("checkout", 0.5)),
+    ], control_share=0.2)
+    strategy = fk.Strategy([cart], exclude_stages=())
+    f = forecast(fk.examples.shop_funnel(), 2_000, strategy, horizon="21D", freq="W", replicates=30, seed=5,
+                 progress=False)
+    assert f.expected.attrs["not_in_path"] == []
+    sim = f.simulation
+    assert sim is not None
+    for metric in ("purchases", "revenue"):
+        weekly = sim.per_replicate(metric).resample("W-SUN").sum().to_numpy()
+        se = weekly.std(axis=1, ddof=1) / np.sqrt(weekly.shape[1])
+        z = (weekly.mean(axis=1) - f.expected[metric].to_numpy()) / se
+        assert np.abs(z).max() < 4.5, (metric, z)
+    without = forecast(fk.examples.shop_funnel(), 2_000, None, horizon="21D", freq="W", replicates=0)
+    assert f.expected["purchases"].sum() > 1.2 * without.expected["purchases"].sum()
+
+
+def test_what_the_path_leaves_out_is_named() -> None:
+    from funnelkit.forecast.path import expected_path
+
+    with pytest.warns(UserWarning, match="review request"):
+        frame = expected_path(fk.examples.shop_funnel(), 100, strategy=fk.strategies.must_have(), horizon="5D")
+    assert "trigger 'review request'" in frame.attrs["not_in_path"]

@@ -42,10 +42,10 @@ _FREQUENCIES = {"D": "D", "W": "W-SUN", "M": "MS"}
 class Forecast:
     """The expected path and the simulated bands, per period.
 
-    ``expected`` is the exact expected-value path of the funnel **without** trigger messages
-    (the analytic path does not model triggers yet); ``simulated`` holds the mean and the
-    ``q`` quantile band of :func:`funnelkit.simulate` with the strategy. Without a strategy the
-    two agree on the mean (tested). ``table`` puts both side by side: ``<metric>_expected``,
+    ``expected`` is the exact expected-value path of the funnel with the strategy's idle move
+    triggers (what it leaves out is in ``expected.attrs["not_in_path"]``); ``simulated`` holds
+    the mean and the ``q`` quantile band of :func:`funnelkit.simulate` with the whole
+    strategy. Where the path follows the whole strategy the two agree on the mean (tested). ``table`` puts both side by side: ``<metric>_expected``,
     ``<metric>_mean``, ``<metric>_low``, ``<metric>_high``.
     """
 
@@ -75,7 +75,7 @@ class Forecast:
         if ax is None:
             _, ax = _pyplot().subplots(figsize=(8, 3.5))
         index = self.expected.index
-        ax.plot(index, self.expected[metric], color="black", label="expected (no triggers)")
+        ax.plot(index, self.expected[metric], color="black", label="expected path")
         if f"{metric}_mean" in self.simulated:
             ax.plot(index, self.simulated[f"{metric}_mean"], color="tab:blue", label="simulated mean")
             ax.fill_between(index, self.simulated[f"{metric}_low"], self.simulated[f"{metric}_high"],
@@ -111,7 +111,7 @@ def forecast(funnel: Funnel, traffic: TrafficPlan | float, strategy: Strategy | 
     plan = traffic if isinstance(traffic, TrafficPlan) else TrafficPlan(float(traffic))
     economics = Economics() if economics is None else economics
     origin = DEFAULT_START if start is None else pd.Timestamp(start).normalize()
-    path = expected_path(funnel, plan, horizon=horizon, start=origin, substeps=substeps)
+    path = expected_path(funnel, plan, strategy=strategy, horizon=horizon, start=origin, substeps=substeps)
     days = len(path)
     per_channel = np.asarray(plan._expected(origin, days), dtype=np.float64)
     daily = pd.DataFrame(index=path.index)
@@ -123,6 +123,7 @@ def forecast(funnel: Funnel, traffic: TrafficPlan | float, strategy: Strategy | 
     daily["profit"] = daily["margin"] - daily["traffic_cost"]
     rule = _FREQUENCIES[freq]
     expected = daily.resample(rule).sum() if freq != "D" else daily
+    expected.attrs["not_in_path"] = list(path.attrs.get("not_in_path", []))
 
     simulation = None
     simulated = pd.DataFrame(index=expected.index)
