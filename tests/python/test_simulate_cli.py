@@ -110,3 +110,21 @@ def test_a_horizon_without_a_unit_or_not_positive_is_a_usage_error(
     assert main(["simulate", str(funnel_file), "--strategy", "none", "--visitors-per-day", "10",
                  f"--horizon={horizon}", "--output", str(output), "--quiet"]) == EXIT_USAGE
     assert "--horizon" in capsys.readouterr().err and not output.exists()
+
+
+def test_forecast_writes_periods_and_checks_its_input(funnel_file: Path, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    output = tmp_path / "forecast.csv"
+    assert main(["forecast", str(funnel_file), "--visitors-per-day", "300", "--horizon", "28D", "--freq", "W",
+                 "--replicates", "3", "--output", str(output)]) == EXIT_OK
+    table = pd.read_csv(output)
+    assert len(table) == 4 and {"revenue_expected", "revenue_mean", "revenue_low"} <= set(table.columns)
+    assert "4 periods" in capsys.readouterr().out
+    document = tmp_path / "forecast.json"
+    assert main(["forecast", str(funnel_file), "--visitors-per-day", "300", "--horizon", "14D", "--freq", "D",
+                 "--replicates", "0", "--strategy", "must_have", "--output", str(document), "--quiet"]) == EXIT_OK
+    saved = json.loads(document.read_text())
+    assert saved["format"] == "funnelkit-forecast" and len(saved["periods"]) == 14
+    assert any("review request" in item for item in saved["not_in_path"])
+    assert main(["forecast", str(funnel_file), "--visitors-per-day", "300", "--horizon", "0D",
+                 "--output", str(tmp_path / "x.csv"), "--quiet"]) == EXIT_USAGE
