@@ -3,8 +3,7 @@ against the base, exactly from the expected-value path, and (with ``replicates``
 simulated paired delta with a t-based 95% interval under common random numbers.
 
     >>> import funnelkit as fk
-    >>> from funnelkit.errors import UnknownDistributionError
-from funnelkit.forecast.base import Base
+    >>> from funnelkit.forecast.base import Base
     >>> from funnelkit.forecast.changes import EdgeProbability, Margin
     >>> from funnelkit.forecast.compare import compare_scenarios
     >>> from funnelkit.forecast.scenario import Scenario
@@ -14,9 +13,9 @@ from funnelkit.forecast.base import Base
     >>> base = Base(funnel, fk.TrafficPlan(1_000))
     >>> comparison = compare_scenarios(base, [Scenario("better cart", [EdgeProbability("cart", "paid", factor=1.1)]),
     ...                                       Scenario("margin 40%", [Margin(0.4)])], horizon="30D")
-    >>> round(comparison.table.loc[("better cart", "purchases"), "delta_pct"], 6)   # +10% of the purchases
+    >>> round(float(comparison.table.loc[("better cart", "purchases"), "delta_pct"]), 6)   # +10% of the purchases
     10.0
-    >>> round(comparison.table.loc[("margin 40%", "profit"), "delta"], 6)         # 0.1 x 30 days x 60 x 50
+    >>> round(float(comparison.table.loc[("margin 40%", "profit"), "delta"]), 6)       # 0.1 x 30 days x 60 x 50
     9000.0
 
 Totals (the analytic columns ``base``, ``value``, ``delta``, ``delta_pct``) follow
@@ -43,18 +42,23 @@ from __future__ import annotations
 import html
 import json
 import math
+import os
 import time
+import warnings
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from funnelkit import _core
+from funnelkit.errors import UnknownDistributionError
 from funnelkit.forecast.base import Base
 from funnelkit.forecast.edge_interval import EdgeChangeInterval, edge_change_interval
 from funnelkit.forecast.forecast import FLOWS
-from funnelkit.forecast.path import expected_path
+from funnelkit.forecast.path import _idle_moves
 from funnelkit.forecast.scenario import Scenario
 from funnelkit.simulation._durations import Duration, day_length, to_units
 from funnelkit.simulation.results import _paired
@@ -177,6 +181,7 @@ def compare_scenarios(
     metrics: Sequence[str] = ("purchases", "revenue", "profit"),
     start: object = None,
     substeps: int = 24,
+    threads: int | None = None,
     progress: bool = False,
 ) -> ScenarioComparison:
     """Apply each scenario to ``base`` and compare its totals over ``horizon`` with the base's.
@@ -192,6 +197,8 @@ def compare_scenarios(
     replicates, seed:
         With ``replicates`` > 0, also :func:`funnelkit.simulate` the base and each scenario
         with the same seed (common random numbers) for the paired delta and its interval.
+    threads:
+        Expected paths computed at once (default: every core).
     metrics:
         Any of ``arrivals``, ``purchases``, ``revenue``, ``margin``, ``traffic_cost``,
         ``profit``.
@@ -218,10 +225,12 @@ def compare_scenarios(
     origin = DEFAULT_START if start is None else pd.Timestamp(start).normalize()
 
     began = time.perf_counter()
-    paths = _PathCache(horizon, origin, int(substeps))
+    paths = _PathCache(horizon, origin, substeps, threads)
     applied = [scenario.apply(base) for scenario in scenarios]
-    base_totals = paths.totals(base)
-    totals = [paths.totals(b) for b in applied]
+    base_totals, *totals = paths.totals([base, *applied])
+    if paths.left_out:
+        warnings.warn(f"the expected path leaves out {', '.join(sorted(paths.left_out))} (the simulated "
+                      "columns include them)", stacklevel=2)
     analytic_s = time.perf_counter() - began
     base_name = "base" if "base" not in names else "(base)"
     wide = pd.DataFrame([base_totals, *totals], index=pd.Index([base_name, *names], name="scenario"))[metrics]
@@ -262,52 +271,70 @@ def compare_scenarios(
 class _PathCache:
     """Expected totals of bases, sharing one expected path among bases whose funnels differ
     only in stage values and whose traffic differs only in level (the path is linear in the
-    arrivals: entries(c x a) = c x entries(a))."""
+    arrivals: entries(c x a) = c x entries(a)). Distinct paths run on ``threads`` threads (the
+    engine releases the GIL)."""
 
-    def __init__(self, horizon: Duration, origin: pd.Timestamp, substeps: int) -> None:
-        self.horizon, self.origin, self.substeps = horizon, origin, substeps
-        self.entries: dict[tuple[str, str, bytes], np.ndarray] = {}
+    def __init__(self, horizon: Duration, origin: pd.Timestamp, substeps: int, threads: int | None) -> None:
+        if isinstance(substeps, bool) or not isinstance(substeps, (int, np.integer)) or substeps < 1:
+            raise ValueError(f"substeps must be a positive integer, got {substeps!r}")
+        self.horizon, self.origin, self.substeps = horizon, origin, int(substeps)
+        self.threads = threads or os.cpu_count() or 1
         self.computed = 0
         self.reused = 0
         self.left_out: set[str] = set()
 
-    def totals(self, base: Base) -> dict[str, float]:
+    def totals(self, bases: Sequence[Base]) -> list[dict[str, float]]:
+        """Per base: arrivals, purchases, revenue, margin, traffic_cost, profit over the horizon."""
+        prepared = [self._prepare(b) for b in bases]
+        jobs: dict[object, tuple[Any, ...]] = {}
+        for key, _, _, _, job in prepared:
+            if job is not None and key not in jobs:
+                jobs[key] = job
+        self.computed = len(jobs)
+        self.reused = sum(1 for key, *_, job in prepared if job is not None) - len(jobs)
+        keys = list(jobs)
+        with ThreadPoolExecutor(max_workers=max(1, min(self.threads, len(keys)))) as pool:
+            results = dict(zip(keys, pool.map(lambda k: self._run(*jobs[k]), keys), strict=True))
+        out = []
+        for (key, level, per_channel, base, job), b in zip(prepared, bases, strict=True):
+            values = np.asarray(b.funnel._compiled().values, dtype=np.float64)
+            entries = results[key] * level if job is not None else np.zeros(values.size)
+            revenue = float(entries @ values)
+            margin = base.economics.margin * revenue
+            cost = float(per_channel.sum(axis=0) @ np.asarray(base.traffic.cost_per_visitor, dtype=np.float64))
+            out.append({"arrivals": level, "purchases": float(entries[values > 0].sum()), "revenue": revenue,
+                        "margin": margin, "traffic_cost": cost, "profit": margin - cost})
+        return out
+
+    def _prepare(self, base: Base) -> tuple[object, float, np.ndarray, Base, tuple[Any, ...] | None]:
+        """The path's key, the traffic level, arrivals per day and channel, and the job
+        computing entries per unit of traffic (None: no traffic, no path)."""
         funnel = base.funnel
         chain = funnel._compiled()
-        values = np.asarray(chain.values, dtype=np.float64)
         unit = funnel.time_unit
+        day = day_length(unit)
         span = to_units(self.horizon, unit, "horizon")
         if not (span > 0 and math.isfinite(span)):
             raise ValueError(f"horizon must be positive and finite, got {self.horizon!r}")
-        days = math.ceil(span / day_length(unit) - 1e-9)
+        days = math.ceil(span / day - 1e-9)
         per_channel = np.asarray(base.traffic._expected(self.origin, days), dtype=np.float64)
         arrivals = per_channel.sum(axis=1)
         level = float(arrivals.sum())
-        entries = self._entries(base, arrivals, level, [str(n) for n in chain.names])
-        revenue = float(entries @ values)
-        margin = base.economics.margin * revenue
-        traffic_cost = float(per_channel.sum(axis=0) @ np.asarray(base.traffic.cost_per_visitor, dtype=np.float64))
-        return {"arrivals": level, "purchases": float(entries[values > 0].sum()), "revenue": revenue,
-                "margin": margin, "traffic_cost": traffic_cost, "profit": margin - traffic_cost}
-
-    def _entries(self, base: Base, arrivals: np.ndarray, level: float, names: list[str]) -> np.ndarray:
-        """Expected entries per stage over the horizon."""
         if level <= 0.0:
-            return np.zeros(len(names))
-        key = _structure(base.funnel)
-        if key is not None:
-            strategy = "" if base.strategy is None else base.strategy.to_json(indent=None)
-            cache_key = (key, strategy, np.round(arrivals / level, 12).tobytes())
-            if cache_key in self.entries:
-                self.reused += 1
-                return self.entries[cache_key] * level
-        path = expected_path(base.funnel, base.traffic, strategy=base.strategy, horizon=self.horizon,
-                             start=self.origin, substeps=self.substeps)
-        self.computed += 1
-        self.left_out.update(path.attrs.get("not_in_path", []))
-        entries = path[[f"entered_{name}" for name in names]].to_numpy(dtype=np.float64).sum(axis=0)
-        if key is not None:
-            self.entries[cache_key] = entries / level
+            return None, 0.0, per_channel, base, None
+        moves: list[tuple[int, float, int, float]] = []
+        if base.strategy is not None:
+            moves, left_out = _idle_moves(base.strategy, chain, unit, self.origin, span)
+            self.left_out.update(left_out)
+        shape = arrivals / level
+        structure = _structure(funnel)
+        key: object = (structure, repr(moves), np.round(shape, 12).tobytes()) if structure is not None else object()
+        return key, level, per_channel, base, (chain, shape, day, moves)
+
+    def _run(self, chain: Any, shape: np.ndarray, day: float, moves: list[tuple[int, float, int, float]]) -> np.ndarray:
+        """Expected entries per stage over the horizon for arrivals ``shape`` (one in all)."""
+        raw = _core.expected_path(chain, shape, day, self.substeps, moves)
+        entries: np.ndarray = np.asarray(raw["entries"], dtype=np.float64).sum(axis=0)
         return entries
 
 
