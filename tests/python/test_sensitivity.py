@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 import pytest
+from matplotlib.patches import Rectangle
 
 import funnelkit as fk
 from funnelkit.errors import ForecastError
@@ -92,12 +93,13 @@ def _finished_share(m1: float, m2: float, horizon: float) -> float:
 
 def test_holding_time_elasticity_against_the_closed_form(linear: Sensitivity) -> None:
     # d log R / d log m2 of R ~ integral_0^H P(T1 + T2 <= t) dt, the derivative by a fine central
-    # difference of the closed form; the path rounds each move to 1/24 day (tolerance 1e-3)
+    # difference of the closed form; the path rounds each move to 1/24 day
+    # (measured: 4e-7 apart; tolerance 1e-5)
     h = 1e-6
     exact = (math.log(_finished_share(M1, M2 * (1 + h), DAYS)) - math.log(_finished_share(M1, M2 * (1 - h), DAYS))) / (
         math.log1p(h) - math.log1p(-h))
     assert exact == pytest.approx(-M2 / (DAYS - M1 - M2), rel=0.05)  # the long-horizon limit
-    assert linear.elasticity("holding(cart)", "revenue") == pytest.approx(exact, abs=1e-3)
+    assert linear.elasticity("holding(cart)", "revenue") == pytest.approx(exact, abs=1e-5)
 
 
 def test_one_sided_where_the_row_is_full() -> None:
@@ -114,21 +116,22 @@ def test_one_sided_where_the_row_is_full() -> None:
 
 def test_against_finite_differences_of_the_simulation() -> None:
     # The shop funnel (loops, log-normal and Weibull holding times): the elasticity of revenue
-    # to p(cart -> checkout) from the path's central difference at step 0.1, against the same
+    # to p(lead -> interest) from the path's central difference at step 0.1, against the same
     # difference of simulated mean revenue: two runs (factor 1.1 and 0.9) with one seed, so that
     # both share traffic and every lead's draws (common random numbers). Tolerance: 5 standard
     # errors of the paired per-replicate differences plus 0.02 for the path's time rounding.
     base = Base(fk.examples.shop_funnel(), fk.TrafficPlan(500))
     horizon, step, replicates = "30D", 0.1, 20
     s = sensitivity(base, horizon=horizon, step=step, changes=["edge"], metrics=("revenue",))
-    analytic = s.elasticity("p(cart -> checkout)")
-    assert 0.5 < analytic < 1.5
+    analytic = s.elasticity("p(lead -> interest)")
+    assert 0.5 < analytic < 0.9  # not 1: leads also reach the cart straight from the visit
 
     def revenue(factor: float) -> np.ndarray:
-        changed = EdgeProbability("cart", "checkout", factor=factor).apply(base)
+        changed = EdgeProbability("lead", "interest", factor=factor).apply(base)
         sim = fk.simulate(changed.funnel, changed.traffic, horizon=horizon, replicates=replicates, seed=7,
                           progress=False)
-        return sim.per_replicate("revenue").sum(axis=0).to_numpy(dtype=np.float64)
+        totals: np.ndarray = sim.per_replicate("revenue").sum(axis=0).to_numpy(dtype=np.float64)
+        return totals
 
     up, down = revenue(1 + step), revenue(1 - step)
     mid = 0.5 * (up.mean() + down.mean())
@@ -165,7 +168,7 @@ def test_table_html_and_tornado(linear: Sensitivity) -> None:
                                                            "p(cart -> paid)"}
     ax = linear.plot("profit", top=5)
     assert len(ax.patches) == 10  # +10% and -10% bar of each of the top 5
-    widths = sorted(abs(p.get_width()) for p in ax.patches)
+    widths = sorted(abs(p.get_width()) for p in ax.patches if isinstance(p, Rectangle))
     assert widths[-1] == pytest.approx(abs(linear.ranked("profit")["change_profit_10pct"].iloc[0]))
 
 

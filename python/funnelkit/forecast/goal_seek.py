@@ -248,14 +248,15 @@ def _bisect(g: Callable[[float], float], a: float, b: float, ga: float, xtol: fl
 def _why(metric: str, target: float, xs: np.ndarray, values: np.ndarray,
          factory: Callable[[float], Changes]) -> str:
     lo, hi = int(np.argmin(values)), int(np.argmax(values))
-    reach = (f"over bounds [{xs[0]:g}, {xs[-1]:g}] {metric} reaches {values[lo]:,.6g} (at {_label(factory(float(xs[lo])))}) "
-             f"to {values[hi]:,.6g} (at {_label(factory(float(xs[hi])))})")
+    at_lo, at_hi = _label(factory(float(xs[lo]))), _label(factory(float(xs[hi])))
+    reach = (f"over bounds [{xs[0]:g}, {xs[-1]:g}] {metric} reaches {values[lo]:,.6g} (at {at_lo}) "
+             f"to {values[hi]:,.6g} (at {at_hi})")
     if values[hi] == values[lo]:
         why = f"the change does not move {metric} at all"
     elif target > values[hi]:
-        why = f"the target is above the most the bounds give"
+        why = "the target is above the most the bounds give"
     else:
-        why = f"the target is below the least the bounds give"
+        why = "the target is below the least the bounds give"
     monotone = bool(np.all(np.diff(values) >= 0) or np.all(np.diff(values) <= 0))
     sampled = "" if monotone else f" (sampled at {len(xs)} points: {metric} is not monotone in x here)"
     return (f"goal_seek: {metric} = {target:,.6g} cannot be reached: {reach}{sampled}; {why}; widen the bounds "

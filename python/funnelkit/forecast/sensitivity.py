@@ -8,10 +8,9 @@ probability, holding time, delay and economic input, from the exact expected-val
     ...           .add_stage("paid", kind="success", value=50.0)
     ...           .add_edge("visit", "cart", 0.2).add_edge("cart", "paid", 0.3))
     >>> s = sensitivity(Base(funnel, fk.TrafficPlan(1_000)), horizon="30D")
-    >>> table = s.to_pandas().set_index("parameter")
-    >>> round(table.loc["p(cart -> paid)", "elasticity_revenue"], 9)   # revenue is linear in it
+    >>> round(s.elasticity("p(cart -> paid)", "revenue"), 9)   # revenue is linear in it
     1.0
-    >>> round(table.loc["margin", "elasticity_revenue"], 9), round(table.loc["margin", "elasticity_profit"], 9)
+    >>> round(s.elasticity("margin", "revenue"), 9), round(s.elasticity("margin", "profit"), 9)
     (0.0, 1.0)
 
 Formulas
@@ -119,30 +118,30 @@ def parameters(base: Base, kinds: Sequence[str] = KINDS) -> list[Parameter]:
         for e in funnel.edges:
             if e.target != strict_drop:
                 out.append(Parameter(f"p({e.source} -> {e.target})", "edge", e.probability,
-                                     lambda f, s=e.source, t=e.target: EdgeProbability(s, t, factor=f)))
+                                     _edge(e.source, e.target)))
     if "holding" in kinds:
         for st in funnel.stages:
             if st.holding is not None and type(st.holding) in _SCALABLE:
                 out.append(Parameter(f"holding({st.name})", "holding", _mean(st.holding),
-                                     lambda f, s=st.name: ScaleHolding(s, f)))
+                                     _holding(st.name)))
     if "delay" in kinds:
         for e in funnel.edges:
             if e.delay is not None and type(e.delay) in _SCALABLE:
                 out.append(Parameter(f"delay({e.source} -> {e.target})", "delay", _mean(e.delay),
-                                     lambda f, s=e.source, t=e.target: ScaleDelay(s, t, f)))
+                                     _delay(e.source, e.target)))
     daily = plan.daily_per_channel()
     names = plan.channel_names
     if "traffic" in kinds:
         out.append(Parameter("traffic", "traffic", float(daily.sum()), lambda f: ChannelTraffic(factor=f)))
         if len(names) > 1:
-            out.extend(Parameter(f"traffic({n})", "traffic", float(v), lambda f, n=n: ChannelTraffic(n, factor=f))
+            out.extend(Parameter(f"traffic({n})", "traffic", float(v), _traffic(n))
                        for n, v in zip(names, daily, strict=True))
     if "cost" in kinds:
         costs = plan.cost_per_visitor
         mean_cost = float(costs @ daily / daily.sum()) if daily.sum() > 0 else float(costs.mean())
         out.append(Parameter("cost per visitor", "cost", mean_cost, lambda f: ChannelCost(factor=f)))
         if len(names) > 1:
-            out.extend(Parameter(f"cost per visitor({n})", "cost", float(c), lambda f, n=n: ChannelCost(n, factor=f))
+            out.extend(Parameter(f"cost per visitor({n})", "cost", float(c), _cost(n))
                        for n, c in zip(names, costs, strict=True))
     values = [st.value for st in funnel.stages if st.value > 0]
     if "order value" in kinds and values:
@@ -150,6 +149,26 @@ def parameters(base: Base, kinds: Sequence[str] = KINDS) -> list[Parameter]:
     if "margin" in kinds:
         out.append(Parameter("margin", "margin", base.economics.margin, lambda f: Margin(factor=f)))
     return out
+
+
+def _edge(source: str, target: str) -> Callable[[float], Change]:
+    return lambda f: EdgeProbability(source, target, factor=f)
+
+
+def _holding(stage: str) -> Callable[[float], Change]:
+    return lambda f: ScaleHolding(stage, f)
+
+
+def _delay(source: str, target: str) -> Callable[[float], Change]:
+    return lambda f: ScaleDelay(source, target, f)
+
+
+def _traffic(channel: str) -> Callable[[float], Change]:
+    return lambda f: ChannelTraffic(channel, factor=f)
+
+
+def _cost(channel: str) -> Callable[[float], Change]:
+    return lambda f: ChannelCost(channel, factor=f)
 
 
 def _mean(distribution: Any) -> float:
