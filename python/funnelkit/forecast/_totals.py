@@ -1,0 +1,58 @@
+"""Totals over a horizon of the exact expected-value path of a :class:`~funnelkit.forecast.base.Base`,
+with the economics :func:`~funnelkit.forecast.forecast.forecast` applies: what sensitivity and
+goal seek differentiate and solve.
+
+>>> import funnelkit as fk
+>>> from funnelkit.forecast.base import Base
+>>> funnel = (fk.Funnel("shop").add_stage("visit").add_stage("paid", kind="success", value=50.0)
+...           .add_edge("visit", "paid", 0.02))
+>>> totals = path_totals(Base(funnel, fk.TrafficPlan(1_000)), horizon="10D")
+>>> round(totals["revenue"], 6), round(totals["profit"], 6)    # 10 x 1000 x 0.02 x 50, x 0.3
+(10000.0, 3000.0)
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from funnelkit.errors import ForecastError
+from funnelkit.forecast.base import Base
+from funnelkit.forecast.forecast import FLOWS, forecast
+
+__all__ = ["METRICS", "check_metric", "path_totals"]
+
+#: The metrics that can be asked for: the forecast's flows, summed over the horizon.
+METRICS: tuple[str, ...] = FLOWS
+
+
+def check_metric(metric: object, where: str) -> str:
+    """``metric`` if it is one of :data:`METRICS`, else a :class:`~funnelkit.ForecastError`."""
+    if not isinstance(metric, str) or metric not in METRICS:
+        raise ForecastError(f"{where}: unknown metric {metric!r} (metrics: {', '.join(METRICS)})", subject=where)
+    return metric
+
+
+def path_totals(base: Base, *, horizon: Any = "90D", start: object = None, substeps: int = 24,
+                quiet: bool = False) -> dict[str, float]:
+    """Sums over ``horizon`` of the forecast's expected flows (:data:`METRICS`) for ``base``.
+
+    ``revenue`` is the path's stage values of purchases, ``margin`` = margin rate x revenue,
+    ``traffic_cost`` = expected arrivals x cost per visitor summed over channels, ``profit`` =
+    margin - traffic cost (the path has no messages and no discounts: see
+    :func:`~funnelkit.forecast.forecast.forecast`). ``quiet`` silences the warning that the path
+    leaves part of the strategy out (given once for the base, not for every perturbed copy).
+    """
+    return totals_and_gaps(base, horizon=horizon, start=start, substeps=substeps, quiet=quiet)[0]
+
+
+def totals_and_gaps(base: Base, *, horizon: Any, start: object, substeps: int,
+                    quiet: bool) -> tuple[dict[str, float], list[str]]:
+    """:func:`path_totals` and what of the strategy the path leaves out."""
+    with warnings.catch_warnings():
+        if quiet:
+            warnings.simplefilter("ignore")
+        result = forecast(base.funnel, base.traffic, base.strategy, horizon=horizon, start=start,
+                          economics=base.economics, replicates=0, substeps=substeps, progress=False)
+    sums = result.expected[list(METRICS)].sum(axis=0)
+    return {metric: float(sums[metric]) for metric in METRICS}, list(result.expected.attrs.get("not_in_path", []))
