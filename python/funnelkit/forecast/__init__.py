@@ -1,1 +1,44 @@
-"""Revenue forecasts, unit economics and what-if analysis (roadmap step 5; work in progress)."""
+"""Revenue forecasts, unit economics and what-if analysis (roadmap step 5; work in progress).
+
+* :func:`expected_path`, :func:`forecast`: the exact expected-value path per day, week or month,
+  beside the simulation's mean and band.
+* :func:`unit_economics`, :func:`decompose`: the marketer's metrics with their formulas, and a
+  change in revenue or profit split over its factors.
+* :class:`Scenario`, :class:`Base`, :func:`grid`, the changes in :mod:`.changes`,
+  :func:`compare_scenarios`, :func:`edge_change_interval`: what-if analysis.
+* :func:`sensitivity`, :func:`goal_seek`: which improvement is worth most, and how much of it a
+  goal needs.
+"""
+
+from funnelkit.forecast.base import Base
+from funnelkit.forecast.compare import EdgeChangeInterval, ScenarioComparison, compare_scenarios, edge_change_interval
+from funnelkit.forecast.forecast import Forecast, forecast
+from funnelkit.forecast.goal_seek import GoalResult, GoalSeekError, InfeasibleGoalError, goal_seek
+from funnelkit.forecast.path import expected_path
+from funnelkit.forecast.scenario import Scenario, grid
+from funnelkit.forecast.sensitivity import Parameter, Sensitivity, parameters, sensitivity
+from funnelkit.forecast.unit_economics import UnitEconomics, decompose, unit_economics
+
+__all__ = [
+    "Base",
+    "EdgeChangeInterval",
+    "Forecast",
+    "GoalResult",
+    "GoalSeekError",
+    "InfeasibleGoalError",
+    "Parameter",
+    "Scenario",
+    "ScenarioComparison",
+    "Sensitivity",
+    "UnitEconomics",
+    "compare_scenarios",
+    "decompose",
+    "edge_change_interval",
+    "expected_path",
+    "forecast",
+    "goal_seek",
+    "grid",
+    "parameters",
+    "sensitivity",
+    "unit_economics",
+]
