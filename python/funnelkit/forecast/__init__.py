@@ -7,13 +7,15 @@
 * :class:`Scenario`, :class:`Base`, :func:`grid`, the changes in :mod:`.changes`,
   :func:`compare_scenarios`, :func:`edge_change_interval`: what-if analysis.
 * :func:`sensitivity`, :func:`goal_seek`: which improvement is worth most, and how much of it a
-  goal needs.
+  goal needs; :func:`optimize_strategy`: the most profitable trigger settings under a message
+  budget or a minimum margin.
 """
 
 from funnelkit.forecast.base import Base
 from funnelkit.forecast.compare import EdgeChangeInterval, ScenarioComparison, compare_scenarios, edge_change_interval
 from funnelkit.forecast.forecast import Forecast, forecast
 from funnelkit.forecast.goal_seek import GoalResult, GoalSeekError, InfeasibleGoalError, goal_seek
+from funnelkit.forecast.optimize import InfeasibleStrategyError, Optimization, OptimizationError, optimize_strategy
 from funnelkit.forecast.path import expected_path
 from funnelkit.forecast.scenario import Scenario, grid
 from funnelkit.forecast.sensitivity import Parameter, Sensitivity, parameters, sensitivity
@@ -26,6 +28,9 @@ __all__ = [
     "GoalResult",
     "GoalSeekError",
     "InfeasibleGoalError",
+    "InfeasibleStrategyError",
+    "Optimization",
+    "OptimizationError",
     "Parameter",
     "Scenario",
     "ScenarioComparison",
@@ -38,6 +43,7 @@ __all__ = [
     "forecast",
     "goal_seek",
     "grid",
+    "optimize_strategy",
     "parameters",
     "sensitivity",
     "unit_economics",
