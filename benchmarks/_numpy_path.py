@@ -125,4 +125,5 @@ def propagate(arrays: PathArrays, arrivals: np.ndarray, substeps: int) -> np.nda
 def daily_entries(arrays: PathArrays, arrivals: np.ndarray, substeps: int) -> np.ndarray:
     """Expected entries per day and state (float[days, S]): the fine steps summed per day."""
     fine = propagate(arrays, arrivals, substeps)
-    return fine.reshape(-1, substeps, fine.shape[1]).sum(axis=1)
+    daily: np.ndarray = fine.reshape(-1, substeps, fine.shape[1]).sum(axis=1)
+    return daily
