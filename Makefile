@@ -12,7 +12,7 @@ sanitize:  ## C++ tests under ASan + UBSan
 	scripts/sanitize.sh
 
 BENCH ?= shapes
-bench:  ## BENCH=shapes (four funnel shapes vs NumPy/SciPy), analytics, events (fit_funnel vs pandas/DuckDB), scoring (events to scores vs pandas + scikit-learn) logistic (the fit vs scikit-learn) or simulate (the shop simulation vs NumPy and a bare C++ loop); BENCH_ARGS=--large adds the large sizes
+bench:  ## BENCH=shapes (four funnel shapes vs NumPy/SciPy), analytics, events (fit_funnel vs pandas/DuckDB), scoring (events to scores vs pandas + scikit-learn) logistic (the fit vs scikit-learn) simulate (the shop simulation vs NumPy and a bare C++ loop) or forecast (the expected path vs NumPy, a 1,000-scenario grid vs a loop); BENCH_ARGS=--large adds the large sizes
 	scripts/setup.sh --bench
 	.venv/bin/python benchmarks/bench_$(BENCH).py $(BENCH_ARGS)
 
