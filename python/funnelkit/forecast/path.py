@@ -65,16 +65,15 @@ def expected_path(funnel: Funnel, traffic: TrafficPlan | float, *, strategy: Str
             warnings.warn(f"the expected path leaves out {', '.join(left_out)} (simulate them instead)", stacklevel=2)
     raw = _core.expected_path(chain, arrivals, day, int(substeps), idle_moves)
     names = list(chain.names)
-    frame = pd.DataFrame({"arrivals": arrivals}, index=pd.date_range(origin, periods=days, freq="D", name="date"))
     entries = np.asarray(raw["entries"])
     occupancy = np.asarray(raw["occupancy"])
-    for s, name in enumerate(names):
-        frame[f"entered_{name}"] = entries[:, s]
-    for s, name in enumerate(names):
-        frame[f"in_{name}"] = occupancy[:, s]
     values = np.asarray(chain.values, dtype=np.float64)
-    frame["purchases"] = entries[:, values > 0].sum(axis=1)
-    frame["revenue"] = np.asarray(raw["value"])
+    columns: dict[str, np.ndarray] = {"arrivals": arrivals}  # built at once: no fragmented frame
+    columns.update({f"entered_{name}": entries[:, s] for s, name in enumerate(names)})
+    columns.update({f"in_{name}": occupancy[:, s] for s, name in enumerate(names)})
+    columns["purchases"] = entries[:, values > 0].sum(axis=1)
+    columns["revenue"] = np.asarray(raw["value"])
+    frame = pd.DataFrame(columns, index=pd.date_range(origin, periods=days, freq="D", name="date"))
     frame.attrs["not_in_path"] = left_out
     return frame
 
