@@ -83,6 +83,28 @@ auto run_cancellable(Work&& work) {
   }
 }
 
+// The trampoline base of every Python extension kind with a type name and parameters (scorers,
+// lead features, trigger conditions and effects): the engine asks for them with the GIL held,
+// and the Python object is reached through the engine object it backs.
+template <class Interface>
+class PyExtension : public Interface, public py::trampoline_self_life_support {
+ public:
+  using Interface::Interface;
+
+  std::string type_name() const override {
+    py::gil_scoped_acquire gil;
+    return self().attr("type_name")().template cast<std::string>();
+  }
+  nlohmann::json params() const override {
+    py::gil_scoped_acquire gil;
+    return to_json_value(self().attr("params")());
+  }
+
+ protected:
+  // Call with the GIL held.
+  py::object self() const { return py::cast(static_cast<const Interface*>(this)); }
+};
+
 // A NumPy argument as a contiguous array of T (converted if it is not one).
 template <class T>
 using Column = py::array_t<T, py::array::c_style | py::array::forcecast>;

@@ -19,18 +19,10 @@ using scoring::Scorer;
 // Lets a Python scorer (funnelkit.Scorer, through its engine() adapter) stand wherever the engine
 // takes a scoring::Scorer. Each call takes the GIL and copies the block into one NumPy matrix:
 // a Python scorer costs one call per block of rows, never one per lead.
-class PyScorer : public Scorer, public py::trampoline_self_life_support {
+class PyScorer : public PyExtension<Scorer> {
  public:
-  using Scorer::Scorer;
+  using PyExtension<Scorer>::PyExtension;
 
-  std::string type_name() const override {
-    py::gil_scoped_acquire gil;
-    return self().attr("type_name")().cast<std::string>();
-  }
-  nlohmann::json params() const override {
-    py::gil_scoped_acquire gil;
-    return to_json_value(self().attr("params")());
-  }
   std::vector<std::string> feature_names() const override {
     py::gil_scoped_acquire gil;
     return self().attr("feature_names").cast<std::vector<std::string>>();
@@ -51,8 +43,6 @@ class PyScorer : public Scorer, public py::trampoline_self_life_support {
   }
 
  private:
-  py::object self() const { return py::cast(static_cast<const Scorer*>(this)); }
-
   static FeatureArray as_matrix(const FeatureMatrix& features) {
     FeatureArray x({static_cast<py::ssize_t>(features.rows), static_cast<py::ssize_t>(features.cols())});
     for (std::size_t j = 0; j < features.cols(); ++j)

@@ -35,18 +35,10 @@ py::list names_of(std::span<const std::string> names) {
 
 // Lets a Python subclass of funnelkit.LeadFeature run inside the engine. Every call takes the
 // GIL: Python features computed from several engine threads take turns.
-class PyLeadFeature : public LeadFeature, public py::trampoline_self_life_support {
+class PyLeadFeature : public PyExtension<LeadFeature> {
  public:
-  using LeadFeature::LeadFeature;
+  using PyExtension<LeadFeature>::PyExtension;
 
-  std::string type_name() const override {
-    py::gil_scoped_acquire gil;
-    return self().attr("type_name")().cast<std::string>();
-  }
-  nlohmann::json params() const override {
-    py::gil_scoped_acquire gil;
-    return to_json_value(self().attr("params")());
-  }
   std::vector<std::string> names() const override {
     py::gil_scoped_acquire gil;
     return self().attr("names").cast<std::vector<std::string>>();
@@ -80,9 +72,6 @@ class PyLeadFeature : public LeadFeature, public py::trampoline_self_life_suppor
     }
     std::copy(matrix.data(), matrix.data() + size, out.begin());
   }
-
- private:
-  py::object self() const { return py::cast(static_cast<const LeadFeature*>(this)); }
 };
 
 }  // namespace

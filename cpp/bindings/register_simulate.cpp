@@ -17,16 +17,8 @@ using namespace funnelkit::simulate;
 
 // A Python trigger condition (kind "trigger_condition"): called with the GIL on each stage
 // entry of every lead (start) and each due step (holds), so it is slow; documented.
-class PyTriggerCondition : public TriggerCondition, public py::trampoline_self_life_support {
+class PyTriggerCondition : public PyExtension<TriggerCondition> {
  public:
-  std::string type_name() const override {
-    py::gil_scoped_acquire gil;
-    return self().attr("type_name")().cast<std::string>();
-  }
-  nlohmann::json params() const override {
-    py::gil_scoped_acquire gil;
-    return to_json_value(self().attr("params")());
-  }
   double start(const LeadContext& lead) const override {
     py::gil_scoped_acquire gil;
     const py::object delay = self().attr("start")(lead);
@@ -36,23 +28,12 @@ class PyTriggerCondition : public TriggerCondition, public py::trampoline_self_l
     py::gil_scoped_acquire gil;
     return self().attr("holds")(lead).cast<bool>();
   }
-
- private:
-  py::object self() const { return py::cast(static_cast<const TriggerCondition*>(this)); }
 };
 
 // A Python trigger effect (kind "trigger_effect"): gets the weights as a writable NumPy view
 // and returns None, a stage name or a state index.
-class PyTriggerEffect : public TriggerEffect, public py::trampoline_self_life_support {
+class PyTriggerEffect : public PyExtension<TriggerEffect> {
  public:
-  std::string type_name() const override {
-    py::gil_scoped_acquire gil;
-    return self().attr("type_name")().cast<std::string>();
-  }
-  nlohmann::json params() const override {
-    py::gil_scoped_acquire gil;
-    return to_json_value(self().attr("params")());
-  }
   std::size_t apply(const LeadContext& lead, std::span<double> weights, double u) const override {
     py::gil_scoped_acquire gil;
     const py::array_t<double> view(static_cast<py::ssize_t>(weights.size()), weights.data(), py::none());
@@ -66,9 +47,6 @@ class PyTriggerEffect : public TriggerEffect, public py::trampoline_self_life_su
     const py::object flag = py::getattr(self(), "uses_weights", py::bool_(true));
     return (PyCallable_Check(flag.ptr()) != 0 ? flag() : flag).cast<bool>();
   }
-
- private:
-  py::object self() const { return py::cast(static_cast<const TriggerEffect*>(this)); }
 };
 
 template <class T>

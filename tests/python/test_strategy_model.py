@@ -487,3 +487,11 @@ def test_quiet_hours_are_times_of_day() -> None:
     until_midnight = fk.Strategy(quiet_hours=(22, 24))
     plain = until_midnight._resolve(["visit"], ["transient"], "hours", pd.Timestamp("2026-01-05"), None, None, 24.0)
     assert (plain["quiet_start"], plain["quiet_end"]) == (22.0, 0.0)
+
+
+def test_a_campaign_after_the_horizon_validates_and_sends_nothing() -> None:
+    funnel = fk.examples.shop_funnel()
+    later = fk.Campaign("next year", "400D", fk.Audience(stages=["interest"]), fk.Message())
+    strategy = fk.Strategy(campaigns=[later]).validate(funnel)
+    sim = fk.simulate(funnel, 100, strategy, horizon="10D", replicates=1, progress=False)
+    assert sim.triggers.loc["next year", "sent"] == 0

@@ -102,7 +102,7 @@ void validate(const Strategy& strategy, const markov::Chain& chain) {
     check_message(subject, campaign.message, chain);
     check_states(subject, campaign.states, chain);
     check_control(subject, campaign.control_share);
-    if (campaign.times.empty()) fail(subject, "has no send time");
+    // No send time is fine: a campaign whose dates all fall after the horizon sends nothing.
     for (std::size_t k = 0; k < campaign.times.size(); ++k) {
       if (!std::isfinite(campaign.times[k])) fail(subject, "a send time is not finite");
       if (k > 0 && campaign.times[k] < campaign.times[k - 1]) fail(subject, "send times must be sorted");
