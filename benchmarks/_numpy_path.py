@@ -1,8 +1,8 @@
 """The expected-value path the way a data scientist writes it in NumPy: the contender of
 ``bench_forecast.py``, importable by tests (tests/python/test_numpy_path_reference.py checks it
-against closed forms and against :func:`funnelkit.forecast.path.expected_path`).
+against closed forms and against :func:`funnelkit.forecasting.path.expected_path`).
 
-The same propagation as the engine (``cpp/include/funnelkit/forecast/expected_path.hpp``), in
+The same propagation as the engine (``cpp/include/funnelkit/forecasting/expected_path.hpp``), in
 the time domain instead of the frequency domain:
 
 - a fine grid of step h = day / ``substeps``; arrivals spread evenly over their day,

@@ -1,7 +1,7 @@
 """Revenue forecasts (issue 10): the expected-value path against a NumPy propagation, and a
 1,000-scenario what-if grid against the naive loop, in the same run.
 
-1. **path** — ``funnelkit.forecast.path.expected_path(funnel, plan, horizon, substeps)`` (no
+1. **path** — ``funnelkit.forecasting.path.expected_path(funnel, plan, horizon, substeps)`` (no
    strategy) against ``_numpy_path.daily_entries``: the same renewal propagation on the same
    fine grid (``--substeps`` per day), kernels p P((m - 1/2) h <= D < (m + 1/2) h) from the
    laws' vectorised cdf, stepped through the grid with one dot product per transition and the
@@ -53,12 +53,12 @@ from workers import capped, cpu_model, usable_cores
 
 import funnelkit as fk
 from funnelkit import _core
-from funnelkit.forecast.base import Base
-from funnelkit.forecast.compare import compare_scenarios
-from funnelkit.forecast.funnel_changes import EdgeProbability
-from funnelkit.forecast.market_changes import ChannelTraffic, Margin
-from funnelkit.forecast.path import expected_path
-from funnelkit.forecast.scenario import Scenario, grid
+from funnelkit.forecasting.base import Base
+from funnelkit.forecasting.compare import compare_scenarios
+from funnelkit.forecasting.funnel_changes import EdgeProbability
+from funnelkit.forecasting.market_changes import ChannelTraffic, Margin
+from funnelkit.forecasting.path import expected_path
+from funnelkit.forecasting.scenario import Scenario, grid
 from funnelkit.simulation.run import DEFAULT_START
 
 HERE = Path(__file__).resolve().parent

@@ -419,7 +419,7 @@ def _forecast(arguments: argparse.Namespace) -> int:
     import warnings
 
     import funnelkit as fk
-    from funnelkit.forecast.forecast import forecast
+    from funnelkit.forecasting.forecast import forecast
 
     inputs = _shop_inputs(arguments)
     if isinstance(inputs, _Failure):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import funnelkit as fk
-from funnelkit.forecast.path import expected_path
+from funnelkit.forecasting.path import expected_path
 
 
 def test_the_simulations_mean_converges_to_the_path() -> None:

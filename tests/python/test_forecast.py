@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import funnelkit as fk
-from funnelkit.forecast.forecast import forecast
+from funnelkit.forecasting.forecast import forecast
 
 
 def test_expected_and_simulated_means_agree_without_a_strategy() -> None:
@@ -59,7 +59,7 @@ def test_idle_move_triggers_are_in_the_path() -> None:
 
 
 def test_what_the_path_leaves_out_is_named() -> None:
-    from funnelkit.forecast.path import expected_path
+    from funnelkit.forecasting.path import expected_path
 
     with pytest.warns(UserWarning, match="review request"):
         frame = expected_path(fk.examples.shop_funnel(), 100, strategy=fk.strategies.must_have(), horizon="5D")

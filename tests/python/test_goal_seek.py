@@ -9,10 +9,10 @@ import sys
 import pytest
 
 import funnelkit as fk
-from funnelkit.forecast._totals import path_totals
-from funnelkit.forecast.base import Base
-from funnelkit.forecast.changes import ChannelTraffic, EdgeProbability, Margin
-from funnelkit.forecast.goal_seek import GoalSeekError, InfeasibleGoalError, goal_seek
+from funnelkit.forecasting._totals import path_totals
+from funnelkit.forecasting.base import Base
+from funnelkit.forecasting.changes import ChannelTraffic, EdgeProbability, Margin
+from funnelkit.forecasting.goal_seek import GoalSeekError, InfeasibleGoalError, goal_seek
 
 P2, HORIZON = 0.3, "60D"
 

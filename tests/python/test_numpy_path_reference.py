@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import funnelkit as fk
-from funnelkit.forecast.path import expected_path
+from funnelkit.forecasting.path import expected_path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import _numpy_path as npth

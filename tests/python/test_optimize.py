@@ -11,9 +11,9 @@ import pytest
 from scipy import stats
 
 import funnelkit as fk
-from funnelkit.forecast.base import Base
-from funnelkit.forecast.changes import ScenarioError, TriggerDelay, TriggerDiscount, TriggerOff
-from funnelkit.forecast.optimize import (
+from funnelkit.forecasting.base import Base
+from funnelkit.forecasting.changes import ScenarioError, TriggerDelay, TriggerDiscount, TriggerOff
+from funnelkit.forecasting.optimize import (
     InfeasibleStrategyError,
     Optimization,
     OptimizationError,

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import funnelkit as fk
-from funnelkit.forecast.changes import (
+from funnelkit.forecasting.changes import (
     CHANGES,
     ChannelCost,
     ChannelTraffic,
@@ -34,7 +34,7 @@ from funnelkit.forecast.changes import (
     UnknownTriggerError,
     scale_distribution,
 )
-from funnelkit.forecast.scenario import Base, Scenario, grid
+from funnelkit.forecasting.scenario import Base, Scenario, grid
 from funnelkit.simulation import to_units
 
 P1, P2, P3 = 0.2, 0.4, 0.5  # visit -> cart -> checkout -> paid

@@ -11,8 +11,8 @@ import pytest
 from scipy import stats
 
 import funnelkit as fk
-from funnelkit.forecast.base import Base
-from funnelkit.forecast.changes import (
+from funnelkit.forecasting.base import Base
+from funnelkit.forecasting.changes import (
     ChannelCost,
     ChannelTraffic,
     EdgeProbability,
@@ -22,10 +22,10 @@ from funnelkit.forecast.changes import (
     Reroute,
     ScaleHolding,
 )
-from funnelkit.forecast.compare import compare_scenarios
-from funnelkit.forecast.edge_interval import edge_change_interval
-from funnelkit.forecast.forecast import forecast
-from funnelkit.forecast.scenario import Scenario, grid
+from funnelkit.forecasting.compare import compare_scenarios
+from funnelkit.forecasting.edge_interval import edge_change_interval
+from funnelkit.forecasting.forecast import forecast
+from funnelkit.forecasting.scenario import Scenario, grid
 
 
 def instant_funnel() -> fk.Funnel:
@@ -94,7 +94,7 @@ def test_totals_equal_the_forecast_of_each_applied_scenario_shared_paths_include
 
 
 def test_the_expected_path_is_linear_in_the_arrivals():
-    from funnelkit.forecast.path import expected_path
+    from funnelkit.forecasting.path import expected_path
 
     funnel = fk.examples.shop_funnel()
     one = expected_path(funnel, fk.TrafficPlan(300, weekly=[1.2, 1, 1, 1, 1, 0.9, 0.9]), horizon="20D")

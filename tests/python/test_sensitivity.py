@@ -13,10 +13,10 @@ from matplotlib.patches import Rectangle
 
 import funnelkit as fk
 from funnelkit.errors import ForecastError
-from funnelkit.forecast._totals import path_totals
-from funnelkit.forecast.base import Base
-from funnelkit.forecast.changes import EdgeProbability
-from funnelkit.forecast.sensitivity import Parameter, Sensitivity, parameters, sensitivity
+from funnelkit.forecasting._totals import path_totals
+from funnelkit.forecasting.base import Base
+from funnelkit.forecasting.changes import EdgeProbability
+from funnelkit.forecasting.sensitivity import Parameter, Sensitivity, parameters, sensitivity
 
 P1, P2, VALUE, MARGIN = 0.2, 0.3, 50.0, 0.3
 SHARES, COSTS = {"search": 0.6, "social": 0.4}, {"search": 0.4, "social": 0.1}

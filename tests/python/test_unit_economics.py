@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import funnelkit as fk
 from funnelkit.errors import ForecastError, FunnelError
-from funnelkit.forecast.unit_economics import FACTORS, UnitEconomics, decompose, unit_economics
+from funnelkit.forecasting.unit_economics import FACTORS, UnitEconomics, decompose, unit_economics
 
 TOTALS: dict[str, Any] = {"visitors": 20_000, "leads": 4_000, "buyers": 300, "orders": 390, "revenue": 23_400.0,
                           "discounts": 600.0, "traffic_cost": 5_000.0, "message_cost": 400.0, "margin_rate": 0.35,

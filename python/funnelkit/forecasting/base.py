@@ -1,9 +1,9 @@
 """The starting point of a what-if analysis: a funnel, its traffic, its trigger strategy and
-its economics, held together so that a :class:`~funnelkit.forecast.scenario.Scenario` can
+its economics, held together so that a :class:`~funnelkit.forecasting.scenario.Scenario` can
 change any of them.
 
     >>> import funnelkit as fk
-    >>> from funnelkit.forecast.base import Base
+    >>> from funnelkit.forecasting.base import Base
     >>> funnel = (fk.Funnel("shop").add_stage("visit").add_stage("paid", kind="success", value=50.0)
     ...           .add_edge("visit", "paid", 0.02))
     >>> base = Base(funnel, fk.TrafficPlan(1_000))

@@ -2,7 +2,7 @@
 expected-value path of the funnel beside Monte Carlo bands from the simulation engine.
 
 >>> import funnelkit as fk
->>> from funnelkit.forecast.forecast import forecast
+>>> from funnelkit.forecasting.forecast import forecast
 >>> f = forecast(fk.examples.shop_funnel(), 1_000, horizon="28D", freq="W", replicates=4, progress=False)
 >>> list(f.table.columns[:4])
 ['arrivals_expected', 'arrivals_mean', 'arrivals_low', 'arrivals_high']
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from funnelkit.forecast.path import expected_path
+from funnelkit.forecasting.path import expected_path
 from funnelkit.simulation.economics import Economics
 from funnelkit.simulation.run import DEFAULT_START, simulate
 from funnelkit.simulation.strategy import Strategy

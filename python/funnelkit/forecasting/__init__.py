@@ -1,4 +1,4 @@
-"""Revenue forecasts, unit economics and what-if analysis (roadmap step 5; work in progress).
+"""Revenue forecasts, unit economics and what-if analysis (roadmap step 6).
 
 * :func:`expected_path`, :func:`forecast`: the exact expected-value path per day, week or month,
   beside the simulation's mean and band.
@@ -11,15 +11,15 @@
   budget or a minimum margin.
 """
 
-from funnelkit.forecast.base import Base
-from funnelkit.forecast.compare import EdgeChangeInterval, ScenarioComparison, compare_scenarios, edge_change_interval
-from funnelkit.forecast.forecast import Forecast, forecast
-from funnelkit.forecast.goal_seek import GoalResult, GoalSeekError, InfeasibleGoalError, goal_seek
-from funnelkit.forecast.optimize import InfeasibleStrategyError, Optimization, OptimizationError, optimize_strategy
-from funnelkit.forecast.path import expected_path
-from funnelkit.forecast.scenario import Scenario, grid
-from funnelkit.forecast.sensitivity import Parameter, Sensitivity, parameters, sensitivity
-from funnelkit.forecast.unit_economics import UnitEconomics, decompose, unit_economics
+from funnelkit.forecasting.base import Base
+from funnelkit.forecasting.compare import EdgeChangeInterval, ScenarioComparison, compare_scenarios, edge_change_interval
+from funnelkit.forecasting.forecast import Forecast, forecast
+from funnelkit.forecasting.goal_seek import GoalResult, GoalSeekError, InfeasibleGoalError, goal_seek
+from funnelkit.forecasting.optimize import InfeasibleStrategyError, Optimization, OptimizationError, optimize_strategy
+from funnelkit.forecasting.path import expected_path
+from funnelkit.forecasting.scenario import Scenario, grid
+from funnelkit.forecasting.sensitivity import Parameter, Sensitivity, parameters, sensitivity
+from funnelkit.forecasting.unit_economics import UnitEconomics, decompose, unit_economics
 
 __all__ = [
     "Base",

@@ -1,9 +1,9 @@
 """What a what-if scenario can change: small frozen records, each with an ``apply(base)`` that
-returns a new :class:`~funnelkit.forecast.base.Base` and never touches the one it was given.
+returns a new :class:`~funnelkit.forecasting.base.Base` and never touches the one it was given.
 
     >>> import funnelkit as fk
-    >>> from funnelkit.forecast.base import Base
-    >>> from funnelkit.forecast.changes import EdgeProbability
+    >>> from funnelkit.forecasting.base import Base
+    >>> from funnelkit.forecasting.changes import EdgeProbability
     >>> funnel = (fk.Funnel("shop").add_stage("visit").add_stage("cart")
     ...           .add_stage("paid", kind="success", value=50.0)
     ...           .add_edge("visit", "cart", 0.2).add_edge("cart", "paid", 0.3))
@@ -39,7 +39,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from funnelkit.forecast._change import (
+from funnelkit.forecasting._change import (
     Change,
     ScenarioError,
     ScenarioFormatError,
@@ -47,7 +47,7 @@ from funnelkit.forecast._change import (
     UnknownEdgeError,
     UnknownTriggerError,
 )
-from funnelkit.forecast.funnel_changes import (
+from funnelkit.forecasting.funnel_changes import (
     EdgeProbability,
     OrderValue,
     RemoveEdge,
@@ -56,8 +56,8 @@ from funnelkit.forecast.funnel_changes import (
     ScaleHolding,
     scale_distribution,
 )
-from funnelkit.forecast.market_changes import ChannelCost, ChannelTraffic, Margin
-from funnelkit.forecast.strategy_changes import ControlShare, TriggerDelay, TriggerDiscount, TriggerOff
+from funnelkit.forecasting.market_changes import ChannelCost, ChannelTraffic, Margin
+from funnelkit.forecasting.strategy_changes import ControlShare, TriggerDelay, TriggerDiscount, TriggerOff
 
 __all__ = [
     "CHANGES",

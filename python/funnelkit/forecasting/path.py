@@ -2,7 +2,7 @@
 funnel's probabilities and delay laws, without simulation (C++: ``forecast::expected_path``).
 
 >>> import funnelkit as fk
->>> from funnelkit.forecast.path import expected_path
+>>> from funnelkit.forecasting.path import expected_path
 >>> daily = expected_path(fk.examples.shop_funnel(), 1_000, horizon="30D")
 >>> list(daily.columns[:3]), len(daily)
 (['arrivals', 'entered_visit', 'entered_lead'], 30)

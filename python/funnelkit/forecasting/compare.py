@@ -3,10 +3,10 @@ against the base, exactly from the expected-value path, and (with ``replicates``
 simulated paired delta with a t-based 95% interval under common random numbers.
 
     >>> import funnelkit as fk
-    >>> from funnelkit.forecast.base import Base
-    >>> from funnelkit.forecast.changes import EdgeProbability, Margin
-    >>> from funnelkit.forecast.compare import compare_scenarios
-    >>> from funnelkit.forecast.scenario import Scenario
+    >>> from funnelkit.forecasting.base import Base
+    >>> from funnelkit.forecasting.changes import EdgeProbability, Margin
+    >>> from funnelkit.forecasting.compare import compare_scenarios
+    >>> from funnelkit.forecasting.scenario import Scenario
     >>> funnel = (fk.Funnel("shop").add_stage("visit").add_stage("cart")
     ...           .add_stage("paid", kind="success", value=50.0)
     ...           .add_edge("visit", "cart", 0.2).add_edge("cart", "paid", 0.3))
@@ -19,7 +19,7 @@ simulated paired delta with a t-based 95% interval under common random numbers.
     9000.0
 
 Totals (the analytic columns ``base``, ``value``, ``delta``, ``delta_pct``) follow
-:func:`funnelkit.forecast.forecast.forecast`: over the horizon's days, ``arrivals`` = the
+:func:`funnelkit.forecasting.forecast.forecast`: over the horizon's days, ``arrivals`` = the
 plan's expected visitors, ``purchases`` = expected entries into stages with a positive value,
 ``revenue`` = Σ entries x stage value (undiscounted), ``margin`` = margin rate x revenue,
 ``traffic_cost`` = Σ arrivals per channel x cost per visitor, ``profit`` = margin - traffic
@@ -55,11 +55,11 @@ import pandas as pd
 
 from funnelkit import _core
 from funnelkit.errors import UnknownDistributionError
-from funnelkit.forecast.base import Base
-from funnelkit.forecast.edge_interval import EdgeChangeInterval, edge_change_interval
-from funnelkit.forecast.forecast import FLOWS
-from funnelkit.forecast.path import _idle_moves
-from funnelkit.forecast.scenario import Scenario
+from funnelkit.forecasting.base import Base
+from funnelkit.forecasting.edge_interval import EdgeChangeInterval, edge_change_interval
+from funnelkit.forecasting.forecast import FLOWS
+from funnelkit.forecasting.path import _idle_moves
+from funnelkit.forecasting.scenario import Scenario
 from funnelkit.simulation._durations import Duration, day_length, to_units
 from funnelkit.simulation.results import _paired
 from funnelkit.simulation.run import DEFAULT_START, simulate
@@ -191,9 +191,9 @@ def compare_scenarios(
     base:
         The funnel, traffic, strategy and economics every scenario changes.
     scenarios:
-        The scenarios (distinct names), e.g. from :func:`~funnelkit.forecast.scenario.grid`.
+        The scenarios (distinct names), e.g. from :func:`~funnelkit.forecasting.scenario.grid`.
     horizon, start, substeps:
-        As for :func:`~funnelkit.forecast.path.expected_path`.
+        As for :func:`~funnelkit.forecasting.path.expected_path`.
     replicates, seed:
         With ``replicates`` > 0, also :func:`funnelkit.simulate` the base and each scenario
         with the same seed (common random numbers) for the paired delta and its interval.

@@ -2,8 +2,8 @@
 economics), kept as plain data so that a notebook can build, save and compare many of them.
 
     >>> import funnelkit as fk
-    >>> from funnelkit.forecast.scenario import Base, Scenario, grid
-    >>> from funnelkit.forecast.changes import ChannelTraffic, EdgeProbability
+    >>> from funnelkit.forecasting.scenario import Base, Scenario, grid
+    >>> from funnelkit.forecasting.changes import ChannelTraffic, EdgeProbability
     >>> funnel = (fk.Funnel("shop").add_stage("visit").add_stage("cart")
     ...           .add_stage("paid", kind="success", value=50.0)
     ...           .add_edge("visit", "cart", 0.2).add_edge("cart", "paid", 0.3))
@@ -21,8 +21,8 @@ economics), kept as plain data so that a notebook can build, save and compare ma
 
 Documents look like ``{"format": "funnelkit-scenario", "version": 1, "name": ...,
 "description": ..., "axes": {...}, "changes": [{"kind": "edge_probability", ...}, ...]}``
-(the change kinds are :data:`~funnelkit.forecast.changes.CHANGES`); another format or version
-raises :class:`~funnelkit.forecast.changes.ScenarioFormatError`.
+(the change kinds are :data:`~funnelkit.forecasting.changes.CHANGES`); another format or version
+raises :class:`~funnelkit.forecasting.changes.ScenarioFormatError`.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ from typing import Any, cast
 
 import pandas as pd
 
-from funnelkit.forecast.base import Base
-from funnelkit.forecast.changes import Change, ScenarioError, ScenarioFormatError, change_from_dict
+from funnelkit.forecasting.base import Base
+from funnelkit.forecasting.changes import Change, ScenarioError, ScenarioFormatError, change_from_dict
 from funnelkit.scoring.base import write_atomically
 
 __all__ = ["SCENARIO_FORMAT", "SCENARIO_VERSION", "Base", "Scenario", "grid"]
@@ -59,7 +59,7 @@ class Scenario:
     name:
         Shown in comparisons; unique within a comparison.
     changes:
-        The :mod:`~funnelkit.forecast.changes` to make, in order (none: the base itself).
+        The :mod:`~funnelkit.forecasting.changes` to make, in order (none: the base itself).
     description:
         Free text.
     axes:
@@ -207,7 +207,7 @@ def grid(base_name: str = "base", **axes: Iterable[AxisValue]) -> list[Scenario]
     axis's label (``"shop [cart: p(cart -> paid) x1.1; traffic: base]"``), and its ``axes``
     maps each axis to that label. Labels must differ within an axis (names stay unique).
 
-    >>> from funnelkit.forecast.changes import Margin
+    >>> from funnelkit.forecasting.changes import Margin
     >>> [s.name for s in grid("shop", margin=[Margin(m) for m in (0.2, 0.3)])]
     ['shop [margin: margin = 0.2]', 'shop [margin: margin = 0.3]']
     """

@@ -1,9 +1,9 @@
-"""Totals over a horizon of the exact expected-value path of a :class:`~funnelkit.forecast.base.Base`,
-with the economics :func:`~funnelkit.forecast.forecast.forecast` applies: what sensitivity and
+"""Totals over a horizon of the exact expected-value path of a :class:`~funnelkit.forecasting.base.Base`,
+with the economics :func:`~funnelkit.forecasting.forecast.forecast` applies: what sensitivity and
 goal seek differentiate and solve.
 
 >>> import funnelkit as fk
->>> from funnelkit.forecast.base import Base
+>>> from funnelkit.forecasting.base import Base
 >>> funnel = (fk.Funnel("shop").add_stage("visit").add_stage("paid", kind="success", value=50.0)
 ...           .add_edge("visit", "paid", 0.02))
 >>> totals = path_totals(Base(funnel, fk.TrafficPlan(1_000)), horizon="10D")
@@ -17,8 +17,8 @@ import warnings
 from typing import Any
 
 from funnelkit.errors import ForecastError
-from funnelkit.forecast.base import Base
-from funnelkit.forecast.forecast import FLOWS, forecast
+from funnelkit.forecasting.base import Base
+from funnelkit.forecasting.forecast import FLOWS, forecast
 
 __all__ = ["METRICS", "check_metric", "path_totals"]
 
@@ -40,7 +40,7 @@ def path_totals(base: Base, *, horizon: Any = "90D", start: object = None, subst
     ``revenue`` is the path's stage values of purchases, ``margin`` = margin rate x revenue,
     ``traffic_cost`` = expected arrivals x cost per visitor summed over channels, ``profit`` =
     margin - traffic cost (the path has no messages and no discounts: see
-    :func:`~funnelkit.forecast.forecast.forecast`). ``quiet`` silences the warning that the path
+    :func:`~funnelkit.forecasting.forecast.forecast`). ``quiet`` silences the warning that the path
     leaves part of the strategy out (given once for the base, not for every perturbed copy).
     """
     return totals_and_gaps(base, horizon=horizon, start=start, substeps=substeps, quiet=quiet)[0]

@@ -2,8 +2,8 @@
 bootstrap interval from the fitted counts.
 
     >>> import funnelkit as fk
-    >>> from funnelkit.forecast.changes import RemoveEdge
-    >>> from funnelkit.forecast.edge_interval import edge_change_interval
+    >>> from funnelkit.forecasting.changes import RemoveEdge
+    >>> from funnelkit.forecasting.edge_interval import edge_change_interval
     >>> log = fk.datasets.shop_events(2_000, seed=1)
     >>> fit = fk.fit_funnel(log.events, log.mapping, window="14D", progress=False)
     >>> result = edge_change_interval(fit, RemoveEdge("cart", "checkout"), draws=50)
@@ -35,9 +35,9 @@ import numpy as np
 import pandas as pd
 
 from funnelkit.fit import FunnelFit
-from funnelkit.forecast._change import Change
-from funnelkit.forecast.base import Base
-from funnelkit.forecast.scenario import Scenario
+from funnelkit.forecasting._change import Change
+from funnelkit.forecasting.base import Base
+from funnelkit.forecasting.scenario import Scenario
 from funnelkit.simulation.traffic import TrafficPlan
 
 if TYPE_CHECKING:

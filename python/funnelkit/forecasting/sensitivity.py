@@ -2,8 +2,8 @@
 probability, holding time, delay and economic input, from the exact expected-value path.
 
     >>> import funnelkit as fk
-    >>> from funnelkit.forecast.base import Base
-    >>> from funnelkit.forecast.sensitivity import sensitivity
+    >>> from funnelkit.forecasting.base import Base
+    >>> from funnelkit.forecasting.sensitivity import sensitivity
     >>> funnel = (fk.Funnel("shop").add_stage("visit").add_stage("cart")
     ...           .add_stage("paid", kind="success", value=50.0)
     ...           .add_edge("visit", "cart", 0.2).add_edge("cart", "paid", 0.3))
@@ -18,7 +18,7 @@ Formulas
 For a parameter θ moved by the relative step h (every change multiplies: an edge probability
 ``p (1 ± h)``, a holding-time law scaled by ``1 ± h``, a channel's visitors or cost per visitor
 x ``1 ± h``, the order values x ``1 ± h``, the margin rate x ``1 ± h``), and a metric M summed
-over the horizon on the path (:func:`~funnelkit.forecast._totals.path_totals`), the elasticity
+over the horizon on the path (:func:`~funnelkit.forecasting._totals.path_totals`), the elasticity
 
     E = d log M / d log θ  ≈  (M(θ(1+h)) - M(θ(1-h))) / (2 h M(θ))        (central)
 
@@ -46,17 +46,17 @@ import numpy as np
 import pandas as pd
 
 from funnelkit.errors import ForecastError, FunnelError
-from funnelkit.forecast._change import Change
-from funnelkit.forecast._totals import check_metric, totals_and_gaps
-from funnelkit.forecast.base import Base
-from funnelkit.forecast.funnel_changes import (
+from funnelkit.forecasting._change import Change
+from funnelkit.forecasting._totals import check_metric, totals_and_gaps
+from funnelkit.forecasting.base import Base
+from funnelkit.forecasting.funnel_changes import (
     _SCALABLE,
     EdgeProbability,
     OrderValue,
     ScaleDelay,
     ScaleHolding,
 )
-from funnelkit.forecast.market_changes import ChannelCost, ChannelTraffic, Margin
+from funnelkit.forecasting.market_changes import ChannelCost, ChannelTraffic, Margin
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -264,7 +264,7 @@ def sensitivity(base: Base, *, horizon: Any = "90D", metrics: Sequence[str] = ("
     base:
         The funnel, traffic, strategy and economics.
     horizon, start, substeps:
-        As in :func:`~funnelkit.forecast.forecast.forecast`.
+        As in :func:`~funnelkit.forecasting.forecast.forecast`.
     metrics:
         Any of ``arrivals``, ``purchases``, ``revenue``, ``margin``, ``traffic_cost``, ``profit``.
     step:

@@ -30,7 +30,7 @@ Costs, defined once (the table's ``formula`` column repeats them):
   that earn it back (a crude figure: buyers won late in the period had less time to buy again).
   Both are infinite when the gross profit is not positive (never paid back).
 
->>> from funnelkit.forecast.unit_economics import decompose, unit_economics
+>>> from funnelkit.forecasting.unit_economics import decompose, unit_economics
 >>> base = unit_economics({"visitors": 10_000, "buyers": 200, "orders": 240, "revenue": 14_400.0,
 ...                        "traffic_cost": 2_000.0, "margin_rate": 0.4})
 >>> base["conversion"], base["average_order_value"], base["orders_per_buyer"], base["cac"]

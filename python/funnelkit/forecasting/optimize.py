@@ -3,9 +3,9 @@ which triggers are on) for the highest simulated profit, optionally under a mess
 or a minimum margin share, with common random numbers.
 
     >>> import funnelkit as fk
-    >>> from funnelkit.forecast.base import Base
-    >>> from funnelkit.forecast.changes import TriggerDiscount, TriggerOff
-    >>> from funnelkit.forecast.optimize import optimize_strategy
+    >>> from funnelkit.forecasting.base import Base
+    >>> from funnelkit.forecasting.changes import TriggerDiscount, TriggerOff
+    >>> from funnelkit.forecasting.optimize import optimize_strategy
     >>> strategy = fk.Strategy([fk.strategies.abandoned_cart()])
     >>> base = Base(fk.examples.shop_funnel(), fk.TrafficPlan(300), strategy)
     >>> result = optimize_strategy(base, {"discount": [TriggerDiscount("abandoned cart", d) for d in (0.05, 0.2)],
@@ -18,7 +18,7 @@ or a minimum margin share, with common random numbers.
 
 The search
 ----------
-The ``space`` has :func:`~funnelkit.forecast.scenario.grid`'s axis format: each axis a list
+The ``space`` has :func:`~funnelkit.forecasting.scenario.grid`'s axis format: each axis a list
 of values, a value a change, a list of changes made together, or None (the base as it is on
 that axis). ``method="grid"`` evaluates every combination (the cartesian product, last axis
 fastest); ``method="random"`` draws ``samples`` distinct combinations uniformly without
@@ -63,9 +63,9 @@ import numpy as np
 import pandas as pd
 
 from funnelkit.errors import ForecastError
-from funnelkit.forecast._change import Change
-from funnelkit.forecast.base import Base
-from funnelkit.forecast.scenario import AxisValue, Scenario, grid
+from funnelkit.forecasting._change import Change
+from funnelkit.forecasting.base import Base
+from funnelkit.forecasting.scenario import AxisValue, Scenario, grid
 from funnelkit.simulation._durations import Duration
 from funnelkit.simulation.results import _paired, t_quantile
 from funnelkit.simulation.run import simulate
@@ -103,7 +103,7 @@ class Optimization:
     Attributes
     ----------
     best:
-        The chosen candidate as a :class:`~funnelkit.forecast.scenario.Scenario` (its
+        The chosen candidate as a :class:`~funnelkit.forecasting.scenario.Scenario` (its
         ``axes`` give each axis's label, ``changes`` what to do); :attr:`best_base` is the
         base with it applied (its ``strategy`` is the strategy to run).
     table:
@@ -260,10 +260,10 @@ def optimize_strategy(
     base:
         The funnel, traffic, trigger strategy and economics the candidates change.
     space:
-        ``{axis: [value, ...]}`` as for :func:`~funnelkit.forecast.scenario.grid`: a value is
-        a change (e.g. :class:`~funnelkit.forecast.changes.TriggerDelay`,
-        :class:`~funnelkit.forecast.changes.TriggerDiscount`,
-        :class:`~funnelkit.forecast.changes.TriggerOff`), a list of changes or None.
+        ``{axis: [value, ...]}`` as for :func:`~funnelkit.forecasting.scenario.grid`: a value is
+        a change (e.g. :class:`~funnelkit.forecasting.changes.TriggerDelay`,
+        :class:`~funnelkit.forecasting.changes.TriggerDiscount`,
+        :class:`~funnelkit.forecasting.changes.TriggerOff`), a list of changes or None.
     objective:
         One of :data:`OBJECTIVES`, maximised (its replicate total over the horizon).
     budget:

@@ -10,7 +10,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar
 
-from funnelkit.forecast._change import (
+from funnelkit.forecasting._change import (
     Change,
     ScenarioError,
     UnknownChannelError,
@@ -20,7 +20,7 @@ from funnelkit.forecast._change import (
     _one_of,
     _times,
 )
-from funnelkit.forecast.base import Base
+from funnelkit.forecasting.base import Base
 from funnelkit.simulation.traffic import Channel, TrafficPlan
 
 __all__ = ["ChannelCost", "ChannelTraffic", "Margin"]

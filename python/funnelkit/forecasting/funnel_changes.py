@@ -1,6 +1,6 @@
 """Changes to the funnel: edge probabilities (under the funnel's remainder rule), removed and
 rerouted edges, holding times and delays scaled exactly, stage values (see
-:mod:`funnelkit.forecast.changes` for the rules).
+:mod:`funnelkit.forecasting.changes` for the rules).
 
     >>> import funnelkit as fk
     >>> scale_distribution(fk.LogNormal(0.0, 0.5), 2.0).params()["mu"] == math.log(2.0)
@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from funnelkit import _core
 from funnelkit.errors import DistributionError, RowSumError, UnknownStageError
-from funnelkit.forecast._change import (
+from funnelkit.forecasting._change import (
     Change,
     ScenarioError,
     UnknownEdgeError,
@@ -25,7 +25,7 @@ from funnelkit.forecast._change import (
     _one_of,
     _times,
 )
-from funnelkit.forecast.base import Base
+from funnelkit.forecasting.base import Base
 from funnelkit.funnel import Funnel
 
 __all__ = ["EdgeProbability", "OrderValue", "RemoveEdge", "Reroute", "ScaleDelay", "ScaleHolding", "scale_distribution"]

@@ -1,5 +1,5 @@
 """The pieces every scenario change shares: the :class:`Change` base class, the errors and the
-checks of factors, amounts and names (see :mod:`funnelkit.forecast.changes`)."""
+checks of factors, amounts and names (see :mod:`funnelkit.forecasting.changes`)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from funnelkit.errors import FunnelError
 from funnelkit.simulation._durations import duration_json
 
 if TYPE_CHECKING:
-    from funnelkit.forecast.base import Base
+    from funnelkit.forecasting.base import Base
 
 __all__ = [
     "Change",
@@ -84,7 +84,7 @@ def _times(factor: float) -> str:
 
 # -- the base class --------------------------------------------------------------------------
 class Change(ABC):
-    """One edit of a :class:`~funnelkit.forecast.base.Base`; subclasses are frozen dataclasses."""
+    """One edit of a :class:`~funnelkit.forecasting.base.Base`; subclasses are frozen dataclasses."""
 
     #: The change's name in scenario documents.
     kind: ClassVar[str]

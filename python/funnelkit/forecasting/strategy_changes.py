@@ -17,7 +17,7 @@ import pandas as pd
 
 from funnelkit._edges import is_real_number
 from funnelkit.errors import StrategyError
-from funnelkit.forecast._change import (
+from funnelkit.forecasting._change import (
     Change,
     ScenarioError,
     UnknownTriggerError,
@@ -27,7 +27,7 @@ from funnelkit.forecast._change import (
     _one_of,
     _times,
 )
-from funnelkit.forecast.base import Base
+from funnelkit.forecasting.base import Base
 from funnelkit.simulation._durations import Duration, duration_json, to_units
 from funnelkit.simulation.strategy import Strategy
 from funnelkit.simulation.triggers import Campaign, Message, Trigger

@@ -3,9 +3,9 @@ checkout -> paid improve for revenue R", "what traffic do we need" — solved on
 expected-value path.
 
     >>> import funnelkit as fk
-    >>> from funnelkit.forecast.base import Base
-    >>> from funnelkit.forecast.changes import EdgeProbability
-    >>> from funnelkit.forecast.goal_seek import goal_seek
+    >>> from funnelkit.forecasting.base import Base
+    >>> from funnelkit.forecasting.changes import EdgeProbability
+    >>> from funnelkit.forecasting.goal_seek import goal_seek
     >>> funnel = (fk.Funnel("shop").add_stage("visit").add_stage("cart")
     ...           .add_stage("paid", kind="success", value=50.0)
     ...           .add_edge("visit", "cart", 0.2).add_edge("cart", "paid", 0.3))
@@ -18,7 +18,7 @@ expected-value path.
 The solution
 ------------
 With g(x) = M(change(x) applied to the base) - target, M the metric summed over the horizon on
-the path (:func:`~funnelkit.forecast._totals.path_totals`), goal seek evaluates g at
+the path (:func:`~funnelkit.forecasting._totals.path_totals`), goal seek evaluates g at
 ``samples`` evenly spaced points of ``bounds`` (both ends included), takes the first pair of
 neighbours where g changes sign, and finds the root between them with
 :func:`scipy.optimize.brentq` when SciPy is installed, else by bisection (each step halves the
@@ -42,9 +42,9 @@ import numpy as np
 import pandas as pd
 
 from funnelkit.errors import ForecastError, FunnelError
-from funnelkit.forecast._change import Change
-from funnelkit.forecast._totals import check_metric, path_totals
-from funnelkit.forecast.base import Base
+from funnelkit.forecasting._change import Change
+from funnelkit.forecasting._totals import check_metric, path_totals
+from funnelkit.forecasting.base import Base
 
 __all__ = ["GoalResult", "GoalSeekError", "InfeasibleGoalError", "goal_seek"]
 
