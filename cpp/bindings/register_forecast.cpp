@@ -1,6 +1,7 @@
-// Bindings of funnelkit::forecast (internal: the Python API is funnelkit.forecast).
+// Bindings of funnelkit::forecast (internal: the Python API is funnelkit.forecasting).
 #include "pybind11.hpp"
 
+#include <cstdint>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -8,21 +9,21 @@
 #include "funnelkit/forecast/expected_path.hpp"
 
 namespace funnelkit::bindings {
+namespace {
+// (state, delay, trigger, reach, target or -1 for an odds step, multiplier, toward)
+using PathStepTuple = std::tuple<std::size_t, double, std::size_t, double, std::int64_t, double, std::vector<std::size_t>>;
+}  // namespace
 
 void register_forecast(py::module_& m) {
   m.def(
       "expected_path",
       [](const markov::Chain& chain, const Column<double>& arrivals, double bin_width, std::size_t substeps,
-         const std::vector<std::tuple<std::size_t, double, std::size_t, double>>& idle_moves) {
+         const std::vector<PathStepTuple>& steps, const std::vector<double>& treated) {
         const auto values = column(arrivals, "arrivals");
-        forecast::PathOptions options{.bin_width = bin_width, .substeps = substeps};
-        for (const auto& [state, delay, target, probability] : idle_moves) {
-          if (state >= chain.size() || target >= chain.size())
-            throw std::invalid_argument("an idle move names a state outside the chain");
-          if (!(delay >= 0.0) || !(probability >= 0.0 && probability <= 1.0))
-            throw std::invalid_argument("an idle move needs a delay >= 0 and a probability in [0, 1]");
-          options.idle_moves.push_back({state, delay, target, probability});
-        }
+        forecast::PathOptions options{.bin_width = bin_width, .substeps = substeps, .treated = treated};
+        for (const auto& [state, delay, trigger, reach, target, multiplier, toward] : steps)
+          options.steps.push_back({state, delay, trigger, reach, target < 0 ? markov::kNoState : static_cast<std::size_t>(target),
+                                   multiplier, toward});
         auto path = [&] {
           py::gil_scoped_release release;
           return forecast::expected_path(chain, values, options);
@@ -33,7 +34,7 @@ void register_forecast(py::module_& m) {
                         "occupancy"_a = owned(std::move(path.occupancy)).reshape({bins, states}),
                         "value"_a = owned(std::move(path.value)));
       },
-      "chain"_a, "arrivals"_a, "bin_width"_a, "substeps"_a, "idle_moves"_a = py::list());
+      "chain"_a, "arrivals"_a, "bin_width"_a, "substeps"_a, "steps"_a = py::list(), "treated"_a = py::list());
 }
 
 }  // namespace funnelkit::bindings

@@ -471,5 +471,6 @@ def simulate_shop(
 # -- forecast ------------------------------------------------------------------------------------
 def expected_path(
     chain: Chain, arrivals: npt.ArrayLike, bin_width: float, substeps: int,
-    idle_moves: list[tuple[int, float, int, float]] = ...,
+    steps: list[tuple[int, float, int, float, int, float, list[int]]] = ...,
+    treated: list[float] = ...,
 ) -> dict[str, Any]: ...

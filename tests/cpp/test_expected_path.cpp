@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <memory>
 #include <numeric>
+#include <string>
 #include <vector>
 
 #include "funnels.hpp"
@@ -107,38 +109,37 @@ TEST(ExpectedPath, BadInputIsRefused) {
   EXPECT_THROW((void)forecast::expected_path(chain, fine, {.bin_width = 1.0, .substeps = 0}), std::invalid_argument);
 }
 
-TEST(ExpectedPath, IdleMoveTriggersAgreeWithTheSimulation) {
-  // linear funnel: cart (exponential, mean 2 days) -> paid 0.3, the rest drops out. An idle
-  // trigger on the cart: after half a day 40% are moved to paid, after 3 days another 25% (of
-  // the leads still idle, including those who dropped out).
-  const auto funnel = fixtures::linear_funnel();
-  auto chain = std::make_shared<const markov::Chain>(markov::Chain::compile(funnel));
-  const auto cart = chain->state_index("cart");
-  const auto paid = chain->state_index("paid");
-  const std::size_t days = 15;
-  const std::vector<double> arrivals(days, 3000.0);
-  forecast::PathOptions options{.bin_width = 1.0, .substeps = 96};
-  options.idle_moves = {{cart, 0.5, paid, 0.4}, {cart, 3.0, paid, 0.25}};
-  const auto path = forecast::expected_path(*chain, arrivals, options);
+namespace {
 
-  simulate::Strategy strategy;
-  simulate::Trigger trigger;
-  trigger.name = "cart";
-  trigger.condition = simulate::ConditionKind::Idle;
-  trigger.states = {cart};
-  for (const auto& [delay, p] : {std::pair{0.5, 0.4}, std::pair{3.0, 0.25}}) {
-    simulate::Message m;
-    m.delay = delay;
-    m.effect = std::make_shared<simulate::MoveTo>(paid, p);
-    trigger.steps.push_back(m);
-  }
-  strategy.triggers = {trigger};
-  simulate::Traffic traffic{.days = days, .channels = 1, .expected = arrivals, .day_length = 1.0};
-  const std::size_t replicates = 40;
+simulate::Message message(double delay, simulate::TriggerEffectPtr effect, double delivery = 1.0, double open = 1.0) {
+  simulate::Message m;
+  m.delay = delay;
+  m.effect = std::move(effect);
+  m.delivery = delivery;
+  m.open = open;
+  return m;
+}
+
+simulate::Trigger make_trigger(std::string name, simulate::ConditionKind condition, std::vector<std::size_t> states) {
+  simulate::Trigger t;
+  t.name = std::move(name);
+  t.condition = condition;
+  t.states = std::move(states);
+  return t;
+}
+
+// The simulation's mean daily entries of every state agree with the path within 4.5 standard
+// errors, and the path conserves its leads.
+void expect_path_matches_simulation(const std::shared_ptr<const markov::Chain>& chain, const simulate::Strategy& strategy,
+                                    const forecast::PathOptions& options, std::size_t days, double per_day,
+                                    std::size_t replicates, std::uint64_t seed) {
+  const std::vector<double> arrivals(days, per_day);
+  const auto path = forecast::expected_path(*chain, arrivals, options);
+  simulate::Traffic traffic{.days = days, .channels = 1, .expected = arrivals, .day_length = options.bin_width};
   const auto sim = simulate::simulate_shop(chain, strategy, traffic, {},
-                                           {.horizon = static_cast<double>(days), .bin_width = 1.0, .seed = 9,
-                                            .replicates = replicates});
-  for (const std::size_t s : {cart, paid, chain->drop_state()}) {
+                                           {.horizon = static_cast<double>(days) * options.bin_width,
+                                            .bin_width = options.bin_width, .seed = seed, .replicates = replicates});
+  for (std::size_t s = 0; s < chain->size(); ++s) {
     for (std::size_t b = 0; b < days; ++b) {
       double sum = 0.0, square = 0.0;
       for (std::size_t r = 0; r < replicates; ++r) {
@@ -152,8 +153,110 @@ TEST(ExpectedPath, IdleMoveTriggersAgreeWithTheSimulation) {
           << chain->name(s) << " day " << b;
     }
   }
-  // Leads are conserved: the ones brought back from the drop state leave it.
-  double present = 0.0;
+  double present = 0.0;  // leads brought back from the drop state or an end state leave it
   for (std::size_t s = 0; s < path.states; ++s) present += path.occupancy[(days - 1) * path.states + s];
-  EXPECT_NEAR(present, 3000.0 * static_cast<double>(days), 1e-6 * 3000.0 * static_cast<double>(days));
+  EXPECT_NEAR(present, per_day * static_cast<double>(days), 1e-6 * per_day * static_cast<double>(days));
+}
+
+// visit -> cart; cart -> paid (log-normal delay) or, by the stage's holding time, to checkout
+// (a non-failure rival) and the drop-out: the tilt's chances given the time spent matter.
+std::shared_ptr<const markov::Chain> branching_chain() {
+  using model::StageKind;
+  model::Funnel f;
+  f.add_stage({"visit", StageKind::Transient, 0.0, std::make_shared<model::Exponential>(2.0), {}});
+  f.add_stage({"cart", StageKind::Transient, 0.0, std::make_shared<model::Exponential>(0.7), {}});
+  f.add_stage({"wishlist", StageKind::Success, 0.0, nullptr, {}});
+  f.add_stage({"paid", StageKind::Success, 50.0, nullptr, {}});
+  f.add_edge({"visit", "cart", 0.4, nullptr, {}});
+  f.add_edge({"cart", "paid", 0.3, std::make_shared<model::LogNormal>(0.3, 0.8), {}});
+  f.add_edge({"cart", "wishlist", 0.2, nullptr, {}});
+  return std::make_shared<const markov::Chain>(markov::Chain::compile(f));
+}
+
+}  // namespace
+
+TEST(ExpectedPath, IdleMoveStepsAgreeWithTheSimulation) {
+  // cart (exponential) -> paid 0.3, the rest drops out. An idle trigger on the cart: after
+  // half a day 40% are moved to paid, after 3 days another 25% (of the leads still idle,
+  // including those who dropped out).
+  const auto chain = std::make_shared<const markov::Chain>(markov::Chain::compile(fixtures::linear_funnel()));
+  const auto cart = chain->state_index("cart");
+  const auto paid = chain->state_index("paid");
+  forecast::PathOptions options{.bin_width = 1.0, .substeps = 96};
+  options.steps = {{.state = cart, .delay = 0.5, .reach = 0.4, .target = paid},
+                   {.state = cart, .delay = 3.0, .reach = 0.25, .target = paid}};
+  auto trigger = make_trigger("cart", simulate::ConditionKind::Idle, {cart});
+  trigger.steps = {message(0.5, std::make_shared<simulate::MoveTo>(paid, 0.4)),
+                   message(3.0, std::make_shared<simulate::MoveTo>(paid, 0.25))};
+  simulate::Strategy strategy;
+  strategy.triggers = {trigger};
+  expect_path_matches_simulation(chain, strategy, options, 15, 3000.0, 40, 9);
+}
+
+TEST(ExpectedPath, OddsStepsAndControlGroupsAgreeWithTheSimulation) {
+  // Two tilts of one trigger compound (x3 toward paid, then x2 toward any non-failure state);
+  // a second trigger with a 30% control group moves leads twice: control leads get neither.
+  const auto chain = branching_chain();
+  const auto cart = chain->state_index("cart");
+  const auto paid = chain->state_index("paid");
+  forecast::PathOptions options{.bin_width = 1.0, .substeps = 96, .treated = {1.0, 0.7}};
+  options.steps = {{.state = cart, .delay = 0.25, .trigger = 0, .reach = 0.8 * 0.5, .multiplier = 3.0, .toward = {paid}},
+                   {.state = cart, .delay = 1.0, .trigger = 0, .reach = 0.6, .multiplier = 2.0},
+                   {.state = cart, .delay = 0.5, .trigger = 1, .reach = 0.3, .target = paid},
+                   {.state = cart, .delay = 2.0, .trigger = 1, .reach = 0.5, .target = paid}};
+  auto tilt = make_trigger("tilt", simulate::ConditionKind::Idle, {cart});
+  tilt.steps = {message(0.25, std::make_shared<simulate::OddsMultiplier>(3.0, std::vector<std::size_t>{paid}), 0.8, 0.5),
+                message(1.0, std::make_shared<simulate::OddsMultiplier>(2.0, std::vector<std::size_t>{}), 1.0, 0.6)};
+  auto move = make_trigger("move", simulate::ConditionKind::Idle, {cart});
+  move.control_share = 0.3;
+  move.steps = {message(0.5, std::make_shared<simulate::MoveTo>(paid, 0.3)),
+                message(2.0, std::make_shared<simulate::MoveTo>(paid, 0.5))};
+  simulate::Strategy strategy;
+  strategy.triggers = {tilt, move};
+  expect_path_matches_simulation(chain, strategy, options, 12, 4000.0, 40, 5);
+
+  // The tilts raise the purchases, and a control group of everyone is no trigger at all.
+  const std::vector<double> arrivals(12, 4000.0);
+  const auto purchases = [&](const forecast::PathOptions& o) {
+    const auto path = forecast::expected_path(*chain, arrivals, o);
+    double total = 0.0;
+    for (std::size_t b = 0; b < path.bins; ++b) total += path.entries[b * path.states + paid];
+    return total;
+  };
+  forecast::PathOptions untreated = options;
+  untreated.treated = {0.0, 0.0};
+  EXPECT_NEAR(purchases(untreated), purchases({.bin_width = 1.0, .substeps = 96}), 1e-9 * purchases(untreated));
+  forecast::PathOptions tilts_only = untreated;
+  tilts_only.treated = {1.0, 0.0};
+  EXPECT_GT(purchases(tilts_only), purchases(untreated) * 1.05);
+}
+
+TEST(ExpectedPath, StepsOnAnEndStageBringBuyersBack) {
+  // A purchase trigger as a step on the (end) purchase stage: 2 days after paying, half of the
+  // buyers go back to the cart, a loop the chain itself does not have.
+  const auto chain = std::make_shared<const markov::Chain>(markov::Chain::compile(fixtures::linear_funnel()));
+  const auto cart = chain->state_index("cart");
+  const auto paid = chain->state_index("paid");
+  forecast::PathOptions options{.bin_width = 1.0, .substeps = 48};
+  options.steps = {{.state = paid, .delay = 2.0, .reach = 0.5, .target = cart}};
+  auto again = make_trigger("again", simulate::ConditionKind::Purchase, {});
+  again.steps = {message(2.0, std::make_shared<simulate::MoveTo>(cart, 0.5))};
+  simulate::Strategy strategy;
+  strategy.triggers = {again};
+  expect_path_matches_simulation(chain, strategy, options, 20, 5000.0, 40, 3);
+}
+
+TEST(ExpectedPath, RefusesStepsOutsideTheChain) {
+  const auto chain = markov::Chain::compile(fixtures::linear_funnel());
+  const std::vector<double> arrivals(3, 1.0);
+  forecast::PathOptions options;
+  options.steps = {{.state = 99, .delay = 1.0, .reach = 0.5, .target = 0}};
+  EXPECT_THROW((void)forecast::expected_path(chain, arrivals, options), std::invalid_argument);
+  options.steps = {{.state = 0, .delay = -1.0, .reach = 0.5, .target = 1}};
+  EXPECT_THROW((void)forecast::expected_path(chain, arrivals, options), std::invalid_argument);
+  options.steps = {{.state = 0, .delay = 1.0, .reach = 1.5, .target = 1}};
+  EXPECT_THROW((void)forecast::expected_path(chain, arrivals, options), std::invalid_argument);
+  options.steps = {};
+  options.treated = {2.0};
+  EXPECT_THROW((void)forecast::expected_path(chain, arrivals, options), std::invalid_argument);
 }

@@ -58,9 +58,52 @@ def test_idle_move_triggers_are_in_the_path() -> None:
     assert f.expected["purchases"].sum() > 1.2 * without.expected["purchases"].sum()
 
 
+def _weekly_z(visitors: float, strategy: fk.Strategy, horizon: str, replicates: int, seed: int,
+              metrics: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Per metric and week: (simulated mean - expected path) / standard error of the mean."""
+    funnel = fk.examples.shop_funnel()
+    path = fk.expected_path(funnel, visitors, strategy=strategy, horizon=horizon)
+    assert path.attrs["not_in_path"] == []
+    sim = fk.simulate(funnel, visitors, strategy, horizon=horizon, replicates=replicates, seed=seed, progress=False)
+    out = {}
+    for metric in metrics:
+        weekly = sim.per_replicate(metric).resample("W-SUN").sum().to_numpy()
+        se = weekly.std(axis=1, ddof=1) / np.sqrt(weekly.shape[1])
+        expected = path[metric].resample("W-SUN").sum().to_numpy()
+        out[metric] = (weekly.mean(axis=1) - expected) / np.maximum(se, 1e-9)
+    return out
+
+
+def test_the_must_have_strategy_is_in_the_path_and_agrees() -> None:
+    # Idle moves (browse, cart), purchase triggers bringing buyers back (review, reactivation,
+    # recommendations: a loop through the end stage); a quarter, weekly.
+    z = _weekly_z(1_500, fk.strategies.must_have(), "91D", 24, 11,
+                  ("purchases", "revenue", "entered_interest", "entered_checkout"))
+    for metric, values in z.items():
+        assert np.abs(values).max() < 4.5, (metric, values)
+
+
+def test_odds_effects_and_control_groups_are_in_the_path() -> None:
+    browse = fk.Trigger("browse", fk.when.idle("interest"), [
+        fk.Message(after="2h", effect=fk.OddsMultiplier(3.0, toward=["cart"])),
+        fk.Message(after="24h", channel="sms", effect=fk.OddsMultiplier(2.0)),
+    ], control_share=0.25)
+    strategy = fk.Strategy([browse], exclude_stages=())
+    z = _weekly_z(2_000, strategy, "28D", 24, 3, ("entered_cart", "purchases"))
+    for metric, values in z.items():
+        assert np.abs(values).max() < 4.5, (metric, values)
+    tilted = fk.expected_path(fk.examples.shop_funnel(), 2_000, strategy=strategy, horizon="28D")
+    plain = fk.expected_path(fk.examples.shop_funnel(), 2_000, horizon="28D")
+    assert tilted["entered_cart"].sum() > 1.05 * plain["entered_cart"].sum()
+
+
 def test_what_the_path_leaves_out_is_named() -> None:
     from funnelkit.forecasting.path import expected_path
 
-    with pytest.warns(UserWarning, match="review request"):
-        frame = expected_path(fk.examples.shop_funnel(), 100, strategy=fk.strategies.must_have(), horizon="5D")
-    assert "trigger 'review request'" in frame.attrs["not_in_path"]
+    welcome = fk.Trigger("welcome", fk.when.enter("lead"), [fk.Message(after="1h", effect=fk.MoveTo("interest", 0.1))])
+    friday = fk.Campaign("friday", "2026-01-09", fk.Audience(stages=["lead"]),
+                         fk.Message(after=0, effect=fk.MoveTo("interest", 0.05)))
+    strategy = fk.Strategy([welcome], campaigns=[friday], quiet_hours=(22, 8), exclude_stages=())
+    with pytest.warns(UserWarning, match="welcome"):
+        frame = expected_path(fk.examples.shop_funnel(), 100, strategy=strategy, horizon="5D")
+    assert frame.attrs["not_in_path"] == ["campaign 'friday'", "quiet hours", "trigger 'welcome'"]

@@ -6,9 +6,11 @@
 #include <stdexcept>
 #include <string>
 
+#include <boost/graph/compressed_sparse_row_graph.hpp>
+#include <boost/graph/strong_components.hpp>
 #include <unsupported/Eigen/FFT>
 
-#include "funnelkit/markov/linear_system.hpp"
+#include "state_moves.hpp"
 
 namespace funnelkit::forecast {
 namespace {
@@ -26,80 +28,6 @@ std::size_t fft_size(std::size_t n) {
   std::size_t size = 1;
   while (size < 2 * n) size *= 2;
   return size;
-}
-
-// p P(round(D / h) = m) for m = 0 .. size-1, for a move with this delay (none: instant).
-std::vector<double> kernel(const markov::Transition& t, double h, std::size_t size) {
-  std::vector<double> k(size, 0.0);
-  if (t.delay == nullptr) {
-    k[0] = t.probability;
-    return k;
-  }
-  double below = 0.0;  // F at the lower edge of step m
-  for (std::size_t m = 0; m < size; ++m) {
-    const double above = t.delay->cdf((static_cast<double>(m) + 0.5) * h);
-    k[m] = t.probability * std::max(0.0, above - below);
-    below = above;
-    if (below >= 1.0) break;
-  }
-  return k;
-}
-
-struct StateMove {
-  std::size_t to;
-  std::vector<double> kernel;  // per step since the entry
-  std::size_t leaves;          // kOutside: the state itself
-};
-
-// The moves out of a state: its transitions, thinned by the idle-move steps that take leads
-// away first, and those steps' moves (from the state while pending, from the drop state for
-// leads who dropped out and are still idle there).
-std::vector<StateMove> state_moves(const markov::Chain& chain, std::size_t state, double h, std::size_t size,
-                                   const std::vector<IdleMove>& idle_moves) {
-  constexpr std::size_t kOutside = static_cast<std::size_t>(-1);
-  std::vector<StateMove> out;
-  for (const auto& t : chain.transitions(state)) out.push_back({t.to, kernel(t, h, size), kOutside});
-  std::vector<IdleMove> steps;
-  for (const auto& move : idle_moves)
-    if (move.state == state && move.probability > 0.0) steps.push_back(move);
-  if (steps.empty() || out.empty()) return out;
-  std::stable_sort(steps.begin(), steps.end(), [](const IdleMove& a, const IdleMove& b) { return a.delay < b.delay; });
-  const std::size_t drop = chain.drop_state();
-  // c(m): the chance no step has taken the lead by step m (steps strictly before m).
-  std::vector<double> spared(size, 1.0);
-  std::vector<std::size_t> at;
-  for (const auto& step : steps) {
-    const auto m = static_cast<std::size_t>(std::floor(step.delay / h + 0.5));
-    at.push_back(m);
-    for (std::size_t k = m + 1; k < size; ++k) spared[k] *= 1.0 - step.probability;
-  }
-  // Cumulative own moves by step m: real ones (not to the drop state) and drop-outs.
-  std::vector<double> moved(size, 0.0), dropped(size, 0.0);
-  for (const auto& move : out)
-    for (std::size_t m = 0; m < size; ++m) (move.to == drop ? dropped : moved)[m] += move.kernel[m];
-  for (std::size_t m = 1; m < size; ++m) {
-    moved[m] += moved[m - 1];
-    dropped[m] += dropped[m - 1];
-  }
-  for (auto& move : out)
-    for (std::size_t m = 0; m < size; ++m) move.kernel[m] *= spared[m];
-  double before = 1.0;  // the chance earlier steps spared the lead
-  for (std::size_t k = 0; k < steps.size(); ++k) {
-    const std::size_t m = at[k];
-    if (m < size) {
-      const double taken = steps[k].probability * before;
-      StateMove pending{steps[k].target, std::vector<double>(size, 0.0), kOutside};
-      pending.kernel[m] = taken * std::max(0.0, 1.0 - moved[m] - dropped[m]);
-      out.push_back(std::move(pending));
-      if (drop != markov::kNoState && dropped[m] > 0.0) {
-        StateMove back{steps[k].target, std::vector<double>(size, 0.0), drop};
-        back.kernel[m] = taken * dropped[m];
-        out.push_back(std::move(back));
-      }
-    }
-    before *= 1.0 - steps[k].probability;
-  }
-  return out;
 }
 
 class Transform {
@@ -131,6 +59,48 @@ class Transform {
   Eigen::FFT<double> fft_;
 };
 
+// The states' strongly connected components over the chain's moves and the steps' moves (a
+// message can close a loop: a buyer brought back to browse), successors first (Tarjan numbers
+// a component only after every component it reaches).
+std::vector<std::vector<std::size_t>> flow_order(const markov::Chain& chain,
+                                                 const std::vector<std::vector<const PathStep*>>& steps_of) {
+  const std::size_t states = chain.size();
+  std::vector<std::pair<std::size_t, std::size_t>> arcs;
+  for (std::size_t s = 0; s < states; ++s) {
+    for (const auto& t : chain.transitions(s))
+      if (t.probability > 0.0) arcs.emplace_back(s, t.to);
+    for (const auto* step : steps_of[s])
+      if (step->target != markov::kNoState && step->reach > 0.0) arcs.emplace_back(s, step->target);
+  }
+  const boost::compressed_sparse_row_graph<boost::directedS> graph(boost::edges_are_unsorted_multi_pass, arcs.begin(),
+                                                                   arcs.end(), states);
+  std::vector<std::size_t> component(states);
+  const auto count = boost::strong_components(
+      graph, boost::make_iterator_property_map(component.begin(), boost::get(boost::vertex_index, graph)));
+  std::vector<std::vector<std::size_t>> members(count);
+  for (std::size_t s = 0; s < states; ++s) members[component[s]].push_back(s);
+  return members;
+}
+
+void check_steps(const markov::Chain& chain, const PathOptions& options) {
+  const auto fail = [](std::size_t k, const std::string& what) {
+    throw std::invalid_argument("path step " + std::to_string(k) + ": " + what);
+  };
+  const auto finite = [](double x) { return std::isfinite(x); };
+  for (std::size_t k = 0; k < options.steps.size(); ++k) {
+    const auto& step = options.steps[k];
+    if (step.state >= chain.size()) fail(k, "its state is outside the chain");
+    if (step.target != markov::kNoState && step.target >= chain.size()) fail(k, "its target is outside the chain");
+    if (!(step.delay >= 0.0) || !finite(step.delay)) fail(k, "the delay must be >= 0 and finite");
+    if (!(step.reach >= 0.0 && step.reach <= 1.0)) fail(k, "the reach must lie in [0, 1]");
+    if (!(step.multiplier >= 0.0) || !finite(step.multiplier)) fail(k, "the multiplier must be >= 0 and finite");
+    for (const auto s : step.toward)
+      if (s >= chain.size()) fail(k, "a favoured state is outside the chain");
+  }
+  for (const double share : options.treated)
+    if (!(share >= 0.0 && share <= 1.0)) throw std::invalid_argument("a treated share must lie in [0, 1]");
+}
+
 }  // namespace
 
 ExpectedPath expected_path(const markov::Chain& chain, std::span<const double> arrivals, const PathOptions& options) {
@@ -140,6 +110,7 @@ ExpectedPath expected_path(const markov::Chain& chain, std::span<const double> a
   for (std::size_t b = 0; b < arrivals.size(); ++b)
     if (!(arrivals[b] >= 0.0) || std::isinf(arrivals[b]))
       throw std::invalid_argument("arrivals of bin " + std::to_string(b) + " must be >= 0 and finite");
+  check_steps(chain, options);
   const std::size_t states = chain.size();
   const std::size_t bins = arrivals.size();
   const std::size_t n = bins * options.substeps;
@@ -173,14 +144,14 @@ ExpectedPath expected_path(const markov::Chain& chain, std::span<const double> a
 
   std::vector<Spectrum> entries(states);
   std::vector<Spectrum> outflow(states);
-  const markov::TransientStructure structure(chain);
-  const auto& components = structure.components();
-  constexpr std::size_t kOutside = static_cast<std::size_t>(-1);
+  std::vector<std::vector<const PathStep*>> steps_of(states);
+  for (const auto& step : options.steps) steps_of[step.state].push_back(&step);
+  const auto components = flow_order(chain, steps_of);
+  constexpr std::size_t kOutside = detail::kSelf;
   std::vector<std::size_t> position(states, kOutside);  // of a state in the current component
   // Components come successors first: walk them backwards, so every inflow is complete.
   for (auto c = components.rbegin(); c != components.rend(); ++c) {
-    std::vector<std::size_t> members;
-    for (const auto t : *c) members.push_back(structure.state(t));
+    const std::vector<std::size_t>& members = *c;
     for (std::size_t i = 0; i < members.size(); ++i) position[members[i]] = i;
     struct Move {
       std::size_t from;  // member index
@@ -190,8 +161,14 @@ ExpectedPath expected_path(const markov::Chain& chain, std::span<const double> a
     };
     std::vector<Move> moves;
     bool loop = false;
+    bool reached = false;
+    for (const auto s : members) reached = reached || !inflow[s].empty();
+    if (!reached) {  // nothing ever enters: nothing to pass on
+      for (const auto s : members) position[s] = kOutside;
+      continue;
+    }
     for (std::size_t i = 0; i < members.size(); ++i) {
-      for (auto& move : state_moves(chain, members[i], h, size, options.idle_moves)) {
+      for (auto& move : detail::state_moves(chain, members[i], h, size, steps_of[members[i]], options.treated)) {
         loop = loop || position[move.to] != kOutside;
         moves.push_back({i, move.to, transform.forward(move.kernel), move.leaves});
       }
@@ -235,7 +212,6 @@ ExpectedPath expected_path(const markov::Chain& chain, std::span<const double> a
     for (std::size_t i = 0; i < members.size(); ++i) entries[members[i]] = std::move(e[i]);
     for (const auto s : members) position[s] = kOutside;
   }
-  for (const auto s : chain.absorbing_states()) entries[s] = inflow[s];
 
   for (std::size_t s = 0; s < states; ++s) {
     if (entries[s].empty()) continue;

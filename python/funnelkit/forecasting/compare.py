@@ -58,7 +58,7 @@ from funnelkit.errors import UnknownDistributionError
 from funnelkit.forecasting.base import Base
 from funnelkit.forecasting.edge_interval import EdgeChangeInterval, edge_change_interval
 from funnelkit.forecasting.forecast import FLOWS
-from funnelkit.forecasting.path import _idle_moves
+from funnelkit.forecasting.path import PathStep, _path_steps
 from funnelkit.forecasting.scenario import Scenario
 from funnelkit.simulation._durations import Duration, day_length, to_units
 from funnelkit.simulation.results import _paired
@@ -322,18 +322,20 @@ class _PathCache:
         level = float(arrivals.sum())
         if level <= 0.0:
             return None, 0.0, per_channel, base, None
-        moves: list[tuple[int, float, int, float]] = []
+        steps: list[PathStep] = []
+        treated: list[float] = []
         if base.strategy is not None:
-            moves, left_out = _idle_moves(base.strategy, chain, unit, self.origin, span)
+            steps, treated, left_out = _path_steps(base.strategy, chain, unit, self.origin, span)
             self.left_out.update(left_out)
         shape = arrivals / level
         structure = _structure(funnel)
-        key: object = (structure, repr(moves), np.round(shape, 12).tobytes()) if structure is not None else object()
-        return key, level, per_channel, base, (chain, shape, day, moves)
+        key: object = ((structure, repr(steps), repr(treated), np.round(shape, 12).tobytes()) if structure is not None
+                       else object())
+        return key, level, per_channel, base, (chain, shape, day, steps, treated)
 
-    def _run(self, chain: Any, shape: np.ndarray, day: float, moves: list[tuple[int, float, int, float]]) -> np.ndarray:
+    def _run(self, chain: Any, shape: np.ndarray, day: float, steps: list[PathStep], treated: list[float]) -> np.ndarray:
         """Expected entries per stage over the horizon for arrivals ``shape`` (one in all)."""
-        raw = _core.expected_path(chain, shape, day, self.substeps, moves)
+        raw = _core.expected_path(chain, shape, day, self.substeps, steps, treated)
         entries: np.ndarray = np.asarray(raw["entries"], dtype=np.float64).sum(axis=0)
         return entries
 

@@ -42,11 +42,14 @@ _FREQUENCIES = {"D": "D", "W": "W-SUN", "M": "MS"}
 class Forecast:
     """The expected path and the simulated bands, per period.
 
-    ``expected`` is the exact expected-value path of the funnel with the strategy's idle move
-    triggers (what it leaves out is in ``expected.attrs["not_in_path"]``); ``simulated`` holds
-    the mean and the ``q`` quantile band of :func:`funnelkit.simulate` with the whole
-    strategy. Where the path follows the whole strategy the two agree on the mean (tested). ``table`` puts both side by side: ``<metric>_expected``,
-    ``<metric>_mean``, ``<metric>_low``, ``<metric>_high``.
+    ``expected`` is the exact expected-value path of the funnel with the part of the strategy
+    :func:`~funnelkit.expected_path` follows (what it leaves out is in
+    ``expected.attrs["not_in_path"]``); ``simulated`` holds the mean and the ``q`` quantile
+    band of :func:`funnelkit.simulate` with the whole strategy. Where the path follows the
+    whole strategy the two agree on the mean (tested, e.g. with
+    :func:`funnelkit.strategies.must_have`). The path's profit leaves out message costs and
+    discounts (the simulation's includes them). ``table`` puts both side by side:
+    ``<metric>_expected``, ``<metric>_mean``, ``<metric>_low``, ``<metric>_high``.
     """
 
     expected: pd.DataFrame
@@ -100,9 +103,10 @@ def forecast(funnel: Funnel, traffic: TrafficPlan | float, strategy: Strategy | 
     month (``"M"``): the expected-value path and, with ``replicates`` > 0, the simulation's
     mean and quantile band (same traffic, strategy and economics).
 
-    Economics follow :class:`~funnelkit.Economics`: margin = margin rate x revenue (the path
-    has no discounts: they come with triggers), traffic cost = arrivals x cost per visitor per
-    channel, profit = margin - traffic cost (- message cost in the simulation).
+    Economics follow :class:`~funnelkit.Economics`: margin = margin rate x revenue, traffic
+    cost = arrivals x cost per visitor per channel, profit = margin - traffic cost; the
+    simulation's margin also subtracts the discounts given and its profit the messages' cost,
+    which the path leaves out.
     """
     if freq not in _FREQUENCIES:
         raise ValueError(f"freq must be one of {', '.join(_FREQUENCIES)}, got {freq!r}")

@@ -39,9 +39,19 @@ def expected_path(funnel: Funnel, traffic: TrafficPlan | float, *, strategy: Str
     rounded to the grid: at most half a step per move). The mean of :func:`funnelkit.simulate`
     converges to this path (tested).
 
-    Of a ``strategy``, the path follows the idle triggers' move effects exactly (a step takes
-    each lead still idle, dropped-out leads included, with delivery x open x the move's chance
-    x the treated share). Everything else (other conditions and effects, ``while_present``,
+    Of a ``strategy``, the path follows exactly, with each trigger's control group:
+
+    * idle triggers' :class:`~funnelkit.MoveTo` steps (each lead still idle, dropped-out leads
+      included, moves with delivery x open x the move's chance) and
+      :class:`~funnelkit.OddsMultiplier` steps (the odds of the pending move, given the time
+      already spent, tilted for the rest of the stay, as the simulation does);
+    * purchase triggers, when every purchase stage is an end stage, as steps on it: exact for
+      buyers still there. A buyer an earlier message took back to the shop and who has not
+      bought again still gets the later messages in the simulation, not in the path (with
+      :func:`funnelkit.strategies.must_have` a second-order effect, below the simulation's
+      noise in the tests). A purchase trigger with a move before its last step is left out.
+
+    Everything else (enter and custom conditions, ``while_present``, Python effects,
     quiet hours, caps, campaigns, excluded stages, ``max_starts``) is left out of the path and
     named in ``frame.attrs["not_in_path"]``, with a warning: use :func:`funnelkit.simulate`.
     """
@@ -57,13 +67,14 @@ def expected_path(funnel: Funnel, traffic: TrafficPlan | float, *, strategy: Str
     origin = DEFAULT_START if start is None else pd.Timestamp(start).normalize()
     arrivals = np.asarray(plan._expected(origin, days), dtype=np.float64).sum(axis=1)
     chain = funnel._compiled()
-    idle_moves: list[tuple[int, float, int, float]] = []
+    steps: list[PathStep] = []
+    treated: list[float] = []
     left_out: list[str] = []
     if strategy is not None:
-        idle_moves, left_out = _idle_moves(strategy, chain, unit, origin, span)
+        steps, treated, left_out = _path_steps(strategy, chain, unit, origin, span)
         if left_out:
             warnings.warn(f"the expected path leaves out {', '.join(left_out)} (simulate them instead)", stacklevel=2)
-    raw = _core.expected_path(chain, arrivals, day, int(substeps), idle_moves)
+    raw = _core.expected_path(chain, arrivals, day, int(substeps), steps, treated)
     names = list(chain.names)
     entries = np.asarray(raw["entries"])
     occupancy = np.asarray(raw["occupancy"])
@@ -78,29 +89,56 @@ def expected_path(funnel: Funnel, traffic: TrafficPlan | float, *, strategy: Str
     return frame
 
 
-def _idle_moves(strategy: Strategy, chain: _core.Chain, unit: str, origin: pd.Timestamp,
-                span: float) -> tuple[list[tuple[int, float, int, float]], list[str]]:
-    """The strategy's idle move steps as (state, delay, target, probability), and what the path
+PathStep = tuple[int, float, int, float, int, float, list[int]]
+_NEVER = 2**63 - 1
+
+
+def _path_steps(strategy: Strategy, chain: _core.Chain, unit: str, origin: pd.Timestamp,
+                span: float) -> tuple[list[PathStep], list[float], list[str]]:
+    """The strategy's message steps the path follows, as (state, delay, trigger, reach, target
+    or -1 for a tilt, multiplier, toward), the treated share per trigger, and what the path
     cannot follow."""
     engine = strategy._to_engine(chain, unit, origin, None, None, span)
     kinds = list(chain.kinds)
-    moves: list[tuple[int, float, int, float]] = []
+    values = list(chain.values)
+    purchases = [s for s, value in enumerate(values) if value > 0]
+    buyers_stay = bool(purchases) and all(kinds[s] != "transient" for s in purchases)
+    steps: list[PathStep] = []
+    treated: list[float] = []
     left_out = [f"campaign {c.name!r}" for c in engine.campaigns]
     if engine.quiet_start != engine.quiet_end:
         left_out.append("quiet hours")
-    if engine.cap_messages < 2**63 - 1:
+    if engine.cap_messages < _NEVER:
         left_out.append("the frequency cap")
-    if engine.excluded_states:
+    # An excluded stage gets no message: a trigger watching it sends nothing there. Leads who
+    # dropped out are reached by idle moves; an excluded drop stage is beyond the path.
+    excluded = set(engine.excluded_states)
+    if chain.drop_state in excluded:
         left_out.append("excluded stages")
-    for trigger in engine.triggers:
-        idle = trigger.condition == _core.ConditionKind.Idle and not trigger.while_present
-        effects = [step.effect for step in trigger.steps if step.effect is not None]
-        if not idle or trigger.max_starts < 2**63 - 1 or any(not isinstance(e, _core.MoveTo) for e in effects):
+    for k, trigger in enumerate(engine.triggers):
+        treated.append(1.0 - trigger.control_share)
+        effects = [step.effect for step in trigger.steps]
+        known = all(e is None or isinstance(e, (_core.MoveTo, _core.OddsMultiplier)) for e in effects)
+        if trigger.condition == _core.ConditionKind.Idle and not trigger.while_present:
+            states = list(trigger.states) or [s for s, kind in enumerate(kinds) if kind != "failure"]
+        elif trigger.condition == _core.ConditionKind.Purchase and buyers_stay and not any(
+                isinstance(e, _core.MoveTo) for e in effects[:-1]):
+            # Buyers stay on an end stage until a message moves them: the trigger's steps are
+            # idle steps there (exact while no other trigger's message has taken the buyer away).
+            states = purchases
+        else:
+            states = []
+        if not states or not known or trigger.max_starts < _NEVER:
             left_out.append(f"trigger {trigger.name!r}")
             continue
-        states = list(trigger.states) or [s for s, kind in enumerate(kinds) if kind != "failure"]
+        states = [s for s in states if s not in excluded]
         for step in trigger.steps:
+            reach = step.delivery * step.open
             if isinstance(step.effect, _core.MoveTo):
-                chance = (1.0 - trigger.control_share) * step.delivery * step.open * step.effect.probability
-                moves.extend((state, step.delay, step.effect.target, chance) for state in states)
-    return moves, left_out
+                steps.extend((s, step.delay, k, reach * step.effect.probability, step.effect.target, 1.0, [])
+                             for s in states)
+            elif isinstance(step.effect, _core.OddsMultiplier):
+                params = step.effect.params()
+                steps.extend((s, step.delay, k, reach, -1, float(params["multiplier"]), list(params["toward"]))
+                             for s in states)
+    return steps, treated, left_out

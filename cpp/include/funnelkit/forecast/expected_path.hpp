@@ -24,21 +24,31 @@
 
 namespace funnelkit::forecast {
 
-/// A message step of an idle trigger that moves leads on (a MoveTo effect): `delay` after a
-/// lead enters `state`, if it has made no move since (dropping out is no move, as in the
-/// simulation), it goes to `target` with `probability` (delivery x open x the effect's chance x
-/// the treated share). A move at the same moment comes first.
-struct IdleMove {
+/// A message step the path follows exactly: `delay` after a lead enters `state`, if it has
+/// made no move since (dropping out is no move, as in the simulation's idle triggers; a buyer
+/// on an end stage makes none), the message reaches it with chance `reach` (delivery x open,
+/// x the effect's own chance for a move). A move at the same moment comes first. Either a move
+/// (`target`: the lead goes there, from the state or, having dropped out, from the drop state)
+/// or an odds tilt (`target` kNoState: the odds of the pending move going to `toward`, empty:
+/// to any state that is not a failure state, are multiplied by `multiplier` for the rest of
+/// the stay, as simulate::OddsMultiplier does; nothing in an end state).
+struct PathStep {
   std::size_t state = 0;
   double delay = 0.0;
-  std::size_t target = 0;
-  double probability = 0.0;
+  std::size_t trigger = 0;  ///< index into PathOptions::treated: one treatment draw per lead and trigger
+  double reach = 0.0;
+  std::size_t target = markov::kNoState;
+  double multiplier = 1.0;
+  std::vector<std::size_t> toward = {};
 };
 
 struct PathOptions {
-  double bin_width = 24.0;   ///< in the funnel's time unit
+  double bin_width = 24.0;    ///< in the funnel's time unit
   std::size_t substeps = 24;  ///< fine steps per bin
-  std::vector<IdleMove> idle_moves = {};
+  std::vector<PathStep> steps = {};
+  /// Per trigger: the share of leads treated (1 - its control share); a trigger without an
+  /// entry treats everyone. Control leads get none of the trigger's messages.
+  std::vector<double> treated = {};
 };
 
 struct ExpectedPath {
@@ -51,7 +61,7 @@ struct ExpectedPath {
 
 /// `arrivals[b]`: expected leads arriving in bin b (entering by the chain's entry weights).
 /// Throws std::invalid_argument for negative or non-finite arrivals, a bin width that is not
-/// positive and finite, or zero substeps.
+/// positive and finite, zero substeps, or a step naming a state or trigger that does not exist.
 [[nodiscard]] ExpectedPath expected_path(const markov::Chain& chain, std::span<const double> arrivals,
                                          const PathOptions& options);
 
