@@ -1,4 +1,4 @@
-"""Revenue forecasts, unit economics and what-if analysis (roadmap step 6).
+"""Revenue forecasts, unit economics and what-if analysis.
 
 * :func:`expected_path`, :func:`forecast`: the exact expected-value path per day, week or month,
   beside the simulation's mean and band.
