@@ -23,11 +23,15 @@ using Spectrum = std::vector<Complex>;
 // the damping over the first half (the horizon) amplifies round-off by at most kAliasing^-1/2.
 constexpr double kAliasing = 1e-12;
 
-// The transform length: at least twice the horizon, a power of two.
+// The transform length: at least twice the horizon, with no prime factor above 5 (fast for
+// Eigen's FFT, and up to 1.8x shorter than the next power of two).
 std::size_t fft_size(std::size_t n) {
-  std::size_t size = 1;
-  while (size < 2 * n) size *= 2;
-  return size;
+  for (std::size_t size = std::max<std::size_t>(2 * n, 1);; ++size) {
+    std::size_t rest = size;
+    for (const std::size_t p : {std::size_t{2}, std::size_t{3}, std::size_t{5}})
+      while (rest % p == 0) rest /= p;
+    if (rest == 1) return size;
+  }
 }
 
 class Transform {
@@ -182,24 +186,28 @@ ExpectedPath expected_path(const markov::Chain& chain, std::span<const double> a
       std::vector<std::vector<const Move*>> into(members.size());
       for (const auto& move : moves)
         if (const auto at = position[move.to]; at != kOutside) into[at].push_back(&move);
+      // The sequences are real, so their spectra are Hermitian: solve half, mirror the rest.
       std::vector<Complex> x(members.size());
-      for (std::size_t f = 0; f < size; ++f) {
-        for (std::size_t i = 0; i < members.size(); ++i) x[i] = e[i][f];  // the inflow
-        std::vector<Complex> value = x;
+      std::vector<Complex> value(members.size());
+      for (std::size_t f = 0; f <= size / 2; ++f) {
+        for (std::size_t i = 0; i < members.size(); ++i) x[i] = value[i] = e[i][f];  // the inflow
         for (std::size_t sweep = 0;; ++sweep) {
-          double change = 0.0;
+          double change = 0.0;  // squared moduli: no square roots in the sweep
           double scale = 0.0;
           for (std::size_t i = 0; i < members.size(); ++i) {
             Complex updated = x[i];
             for (const Move* move : into[i]) updated += move->kernel[f] * value[move->from];
-            change = std::max(change, std::abs(updated - value[i]));
-            scale = std::max(scale, std::abs(updated));
+            change = std::max(change, std::norm(updated - value[i]));
+            scale = std::max(scale, std::norm(updated));
             value[i] = updated;
           }
-          if (change <= 1e-15 * scale || scale == 0.0) break;
+          if (change <= 1e-30 * scale || scale == 0.0) break;
           if (sweep == 1'000'000) throw std::runtime_error("expected_path: a loop did not converge");
         }
-        for (std::size_t i = 0; i < members.size(); ++i) e[i][f] = value[i];
+        for (std::size_t i = 0; i < members.size(); ++i) {
+          e[i][f] = value[i];
+          if (f != 0 && 2 * f != size) e[i][size - f] = std::conj(value[i]);
+        }
       }
     }
     // Pass the entries on: to the outflow, and to the inflow of states outside.
