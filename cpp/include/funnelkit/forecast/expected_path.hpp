@@ -2,21 +2,21 @@
 /// \file The expected-value path of a shop: how many leads are expected to enter each stage in
 /// each time bin, given the expected arrivals per bin (roadmap step 5, revenue forecasts).
 ///
-/// The entries form a renewal system: E_j(t) = A_j(t) + sum_i sum_{i->j} p_ij (f_ij * E_i)(t),
-/// with f_ij the transition's delay density; the trigger steps a lead meets while idle in a
-/// state change that state's kernels (src/forecast/state_moves.cpp). It is solved on a fine grid of step h (a bin cut
-/// into `substeps`): an entry is placed at the middle of its step and a delay d moves it
+/// The entries form a renewal system: E_j(t) = A_j(t) + sum_i sum_{i->j} p_ij (f_ij * E_i)(t), with
+/// f_ij the transition's delay density; the trigger steps a lead meets while idle in a state change
+/// that state's kernels (src/forecast/state_moves.cpp). It is solved on a fine grid of step h (a
+/// bin cut into `substeps`): an entry is placed at the middle of its step and a delay d moves it
 /// round(d / h) steps on, so the kernel of a transition is p_ij P((m - 1/2) h <= D < (m + 1/2) h)
-/// for m steps (exact masses; times snapped to the grid, at most h/2 per move). Arrivals are
-/// spread evenly over their bin. The system is solved in the frequency domain: sequences are
-/// damped by r^m before their FFTs (so that what a loop passes round beyond the transform's
-/// length folds back weakened by 1e-12), components of the transient states are taken in flow
-/// order, and a loop's entries are found frequency by frequency by Gauss-Seidel sweeps of
-/// E = X + K^T E (the damped system contracts, since every loop can be left).
-/// Only half the frequencies are solved (real sequences have Hermitian spectra), and the
-/// transform length has no prime factor above 5. Measured (2-core machine, 2026-11-25): a year
-/// of daily bins on a 20-stage funnel that is one loop, with log-normal delays, takes 11 ms at
-/// 4 substeps and 63 ms at 24.
+/// for m steps (exact masses; times snapped to the grid, at most h/2 per move). Arrivals are spread
+/// evenly over their bin. The system is solved in the frequency domain: sequences are damped by r^m
+/// before their FFTs (so that what a loop passes round beyond the transform's length folds back
+/// weakened by 1e-12), components of the states (over the chain's moves and the steps' moves) are
+/// taken in flow order, and a loop's entries are found frequency by frequency by Gauss-Seidel
+/// sweeps of E = X + K^T E (the damped system contracts, since every loop can be left).
+/// Only half the frequencies are solved (real sequences have Hermitian spectra), and the transform
+/// length has no prime factor above 5. Measured (2-core machine, 2026-11-25): a year of daily bins
+/// on a 20-stage funnel that is one loop, with log-normal delays, takes 11 ms at 4 substeps and 63
+/// ms at 24.
 
 #include <cstddef>
 #include <span>
