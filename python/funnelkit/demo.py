@@ -245,7 +245,7 @@ def _forecast(funnel: Funnel, replicates: int = 8) -> None:
           f"replicates); the path leaves out {', '.join(quarter.expected.attrs['not_in_path']) or 'nothing'}:")
     weeks = quarter.table[["revenue_expected", "revenue_mean", "revenue_low", "revenue_high"]]
     weeks.columns = ["expected path", "simulated mean", "5%", "95%"]
-    weeks.index = pd.Index(weeks.index.strftime("week to %Y-%m-%d"))
+    weeks.index = pd.Index(list(weeks.index.strftime("week to %Y-%m-%d")))
     print(_table(weeks, dict.fromkeys(weeks.columns, COUNT)))
     assert quarter.simulation is not None  # replicates > 0
     ue = unit_economics(quarter.simulation)
