@@ -40,3 +40,15 @@ def test_demo_simulates_the_must_have_strategy(out: str) -> None:
     assert rows["buyers"][3] > 0, "the must-have letters bring buyers (the interval excludes 0)"
     work = re.search(r"^Simulated ([\d,]+) leads, ([\d,]+) transitions and ([\d,]+) messages", section, flags=re.M)
     assert work and all(int(x.replace(",", "")) > 0 for x in work.groups())
+
+
+def test_demo_forecasts_the_next_quarter(out: str) -> None:
+    section = out[out.index("== Forecast"):]
+    weeks = re.findall(r"^week to \d{4}-\d\d-\d\d((?:\s+[\d,]+){4})$", section, flags=re.M)
+    assert len(weeks) == 13, "a quarter of weeks, each with four whole numbers"
+    for week in weeks:
+        expected, mean, low, high = (int(x.replace(",", "")) for x in week.split())
+        assert low <= mean <= high and expected > 0
+    assert re.search(r"CAC [\d,]+\.\d\d .*ROI -?[\d.]+%", section)
+    tornado = section[section.index("What moves"):].splitlines()[2:5]
+    assert len(tornado) == 3 and all(re.search(r"[\d,]+$", row) for row in tornado), "the top 3 rows"
