@@ -12,18 +12,22 @@ namespace funnelkit::bindings {
 namespace {
 // (state, delay, trigger, reach, target or -1 for an odds step, multiplier, toward)
 using PathStepTuple = std::tuple<std::size_t, double, std::size_t, double, std::int64_t, double, std::vector<std::size_t>>;
+// (time, audience states, target, reach)
+using PathSendTuple = std::tuple<double, std::vector<std::size_t>, std::size_t, double>;
 }  // namespace
 
 void register_forecast(py::module_& m) {
   m.def(
       "expected_path",
       [](const markov::Chain& chain, const Column<double>& arrivals, double bin_width, std::size_t substeps,
-         const std::vector<PathStepTuple>& steps, const std::vector<double>& treated) {
+         const std::vector<PathStepTuple>& steps, const std::vector<double>& treated,
+         const std::vector<PathSendTuple>& sends) {
         const auto values = column(arrivals, "arrivals");
         forecast::PathOptions options{.bin_width = bin_width, .substeps = substeps, .treated = treated};
         for (const auto& [state, delay, trigger, reach, target, multiplier, toward] : steps)
           options.steps.push_back({state, delay, trigger, reach, target < 0 ? markov::kNoState : static_cast<std::size_t>(target),
                                    multiplier, toward});
+        for (const auto& [time, states, target, reach] : sends) options.sends.push_back({time, states, target, reach});
         auto path = [&] {
           py::gil_scoped_release release;
           return forecast::expected_path(chain, values, options);
@@ -34,7 +38,7 @@ void register_forecast(py::module_& m) {
                         "occupancy"_a = owned(std::move(path.occupancy)).reshape({bins, states}),
                         "value"_a = owned(std::move(path.value)));
       },
-      "chain"_a, "arrivals"_a, "bin_width"_a, "substeps"_a, "steps"_a = py::list(), "treated"_a = py::list());
+      "chain"_a, "arrivals"_a, "bin_width"_a, "substeps"_a, "steps"_a = py::list(), "treated"_a = py::list(), "sends"_a = py::list());
 }
 
 }  // namespace funnelkit::bindings

@@ -246,6 +246,46 @@ TEST(ExpectedPath, StepsOnAnEndStageBringBuyersBack) {
   expect_path_matches_simulation(chain, strategy, options, 20, 5000.0, 40, 3);
 }
 
+TEST(ExpectedPath, CampaignSendsAgreeWithTheSimulation) {
+  // Sends to the leads in "visit" (mid-stay: their pending moves are cancelled) and in "paid"
+  // (an end stage, with an idle step pending: cancelled too, as a move ends the stay).
+  const auto chain = branching_chain();
+  const auto visit = chain->state_index("visit");
+  const auto cart = chain->state_index("cart");
+  const auto paid = chain->state_index("paid");
+  forecast::PathOptions options{.bin_width = 1.0, .substeps = 48};
+  options.steps = {{.state = paid, .delay = 4.0, .trigger = 0, .reach = 0.5, .target = cart}};
+  options.sends = {{.time = 3.25, .states = {visit}, .target = cart, .reach = 0.3},
+                   {.time = 6.0, .states = {visit, paid}, .target = cart, .reach = 0.2},
+                   {.time = 9.5, .states = {visit}, .target = paid, .reach = 0.1}};
+  simulate::Strategy strategy;
+  auto again = make_trigger("again", simulate::ConditionKind::Idle, {paid});
+  again.steps = {message(4.0, std::make_shared<simulate::MoveTo>(cart, 0.5))};
+  strategy.triggers = {again};
+  for (const auto& send : options.sends) {
+    simulate::Campaign campaign;
+    campaign.name = "send at " + std::to_string(send.time);
+    campaign.times = {send.time};
+    campaign.states = send.states;
+    campaign.message = message(0.0, std::make_shared<simulate::MoveTo>(send.target, send.reach));
+    strategy.campaigns.push_back(campaign);
+  }
+  expect_path_matches_simulation(chain, strategy, options, 14, 4000.0, 40, 21);
+}
+
+TEST(ExpectedPath, RefusesSendsToLeadsWaitingForAStepFromTheDropState) {
+  const auto chain = markov::Chain::compile(fixtures::linear_funnel());
+  const auto cart = chain.state_index("cart");
+  const auto paid = chain.state_index("paid");
+  const std::vector<double> arrivals(5, 100.0);
+  forecast::PathOptions options{.bin_width = 1.0, .substeps = 4};
+  options.steps = {{.state = cart, .delay = 1.0, .reach = 0.5, .target = paid}};
+  options.sends = {{.time = 2.0, .states = {cart}, .target = paid, .reach = 0.5}};
+  EXPECT_THROW((void)forecast::expected_path(chain, arrivals, options), std::invalid_argument);
+  options.sends = {{.time = 2.0, .states = {chain.drop_state()}, .target = paid, .reach = 0.5}};
+  EXPECT_THROW((void)forecast::expected_path(chain, arrivals, options), std::invalid_argument);
+}
+
 TEST(ExpectedPath, RefusesStepsOutsideTheChain) {
   const auto chain = markov::Chain::compile(fixtures::linear_funnel());
   const std::vector<double> arrivals(3, 1.0);

@@ -97,13 +97,32 @@ def test_odds_effects_and_control_groups_are_in_the_path() -> None:
     assert tilted["entered_cart"].sum() > 1.05 * plain["entered_cart"].sum()
 
 
+def test_stage_campaigns_are_in_the_path() -> None:
+    # A weekly newsletter to subscribed leads (mid-stay: their pending moves are cancelled) and
+    # a one-off recall of buyers with a control group, beside the must-have triggers.
+    newsletter = fk.Campaign("newsletter", "2026-01-07 10:00", fk.Audience(stages=["lead"]),
+                             fk.Message(after=0, effect=fk.MoveTo("interest", 0.2)), every="7D")
+    strategy = fk.Strategy(fk.strategies.must_have().triggers, campaigns=[newsletter],
+                           exclude_stages=("unsubscribed",))
+    z = _weekly_z(1_500, strategy, "35D", 24, 8, ("entered_interest", "purchases", "in_lead"))
+    for metric, values in z.items():
+        assert np.abs(values).max() < 4.5, (metric, values)
+    plain = fk.expected_path(fk.examples.shop_funnel(), 1_500, strategy=fk.strategies.must_have(), horizon="35D")
+    mailed = fk.expected_path(fk.examples.shop_funnel(), 1_500, strategy=strategy, horizon="35D")
+    assert mailed["entered_interest"].sum() > 1.02 * plain["entered_interest"].sum()
+
+
 def test_what_the_path_leaves_out_is_named() -> None:
     from funnelkit.forecasting.path import expected_path
 
     welcome = fk.Trigger("welcome", fk.when.enter("lead"), [fk.Message(after="1h", effect=fk.MoveTo("interest", 0.1))])
     friday = fk.Campaign("friday", "2026-01-09", fk.Audience(stages=["lead"]),
+                         fk.Message(after=0, effect=fk.MoveTo("interest", 0.05)), every="7D", control_share=0.1)
+    buyers = fk.Campaign("buyers", "2026-01-09", fk.Audience(stages=["paid"]),
                          fk.Message(after=0, effect=fk.MoveTo("interest", 0.05)))
-    strategy = fk.Strategy([welcome], campaigns=[friday], quiet_hours=(22, 8), exclude_stages=())
+    strategy = fk.Strategy([welcome, *fk.strategies.must_have().triggers], campaigns=[friday, buyers],
+                           quiet_hours=(22, 8), exclude_stages=())
     with pytest.warns(UserWarning, match="welcome"):
-        frame = expected_path(fk.examples.shop_funnel(), 100, strategy=strategy, horizon="5D")
-    assert frame.attrs["not_in_path"] == ["campaign 'friday'", "quiet hours", "trigger 'welcome'"]
+        frame = expected_path(fk.examples.shop_funnel(), 100, strategy=strategy, horizon="15D")
+    # A recurring control group; buyers awaiting the purchase triggers' letters.
+    assert frame.attrs["not_in_path"] == ["quiet hours", "trigger 'welcome'", "campaign 'friday'", "campaign 'buyers'"]

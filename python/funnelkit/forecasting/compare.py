@@ -58,7 +58,7 @@ from funnelkit.errors import UnknownDistributionError
 from funnelkit.forecasting.base import Base
 from funnelkit.forecasting.edge_interval import EdgeChangeInterval, edge_change_interval
 from funnelkit.forecasting.forecast import FLOWS
-from funnelkit.forecasting.path import PathStep, _path_steps
+from funnelkit.forecasting._path_strategy import PathPlan, path_plan
 from funnelkit.forecasting.scenario import Scenario
 from funnelkit.simulation._durations import Duration, day_length, to_units
 from funnelkit.simulation.results import _paired
@@ -322,20 +322,17 @@ class _PathCache:
         level = float(arrivals.sum())
         if level <= 0.0:
             return None, 0.0, per_channel, base, None
-        steps: list[PathStep] = []
-        treated: list[float] = []
-        if base.strategy is not None:
-            steps, treated, left_out = _path_steps(base.strategy, chain, unit, self.origin, span)
-            self.left_out.update(left_out)
+        plan = PathPlan() if base.strategy is None else path_plan(base.strategy, chain, unit, self.origin, span)
+        self.left_out.update(plan.left_out)
         shape = arrivals / level
         structure = _structure(funnel)
-        key: object = ((structure, repr(steps), repr(treated), np.round(shape, 12).tobytes()) if structure is not None
+        key: object = ((structure, plan.key(), np.round(shape, 12).tobytes()) if structure is not None
                        else object())
-        return key, level, per_channel, base, (chain, shape, day, steps, treated)
+        return key, level, per_channel, base, (chain, shape, day, plan)
 
-    def _run(self, chain: Any, shape: np.ndarray, day: float, steps: list[PathStep], treated: list[float]) -> np.ndarray:
+    def _run(self, chain: Any, shape: np.ndarray, day: float, plan: PathPlan) -> np.ndarray:
         """Expected entries per stage over the horizon for arrivals ``shape`` (one in all)."""
-        raw = _core.expected_path(chain, shape, day, self.substeps, steps, treated)
+        raw = _core.expected_path(chain, shape, day, self.substeps, plan.steps, plan.treated, plan.sends)
         entries: np.ndarray = np.asarray(raw["entries"], dtype=np.float64).sum(axis=0)
         return entries
 

@@ -20,6 +20,7 @@ import pandas as pd
 from funnelkit import _core
 from funnelkit.simulation._durations import Duration, day_length, to_units
 from funnelkit.simulation.run import DEFAULT_START
+from funnelkit.forecasting._path_strategy import PathPlan, path_plan
 from funnelkit.simulation.strategy import Strategy
 from funnelkit.simulation.traffic import TrafficPlan
 
@@ -49,11 +50,16 @@ def expected_path(funnel: Funnel, traffic: TrafficPlan | float, *, strategy: Str
       buyers still there. A buyer an earlier message took back to the shop and who has not
       bought again still gets the later messages in the simulation, not in the path (with
       :func:`funnelkit.strategies.must_have` a second-order effect, below the simulation's
-      noise in the tests). A purchase trigger with a move before its last step is left out.
+      noise in the tests). A purchase trigger with a move before its last step is left out;
+    * campaigns with a :class:`~funnelkit.MoveTo` message to stages (or everyone): at each send
+      the leads present move, and their pending moves are cancelled. Left out when a lead of
+      the audience may wait for a message the path cannot cancel (a purchase trigger's, or an
+      idle move reaching leads who dropped out), or a recurring campaign has a control group.
 
-    Everything else (enter and custom conditions, ``while_present``, Python effects,
-    quiet hours, caps, campaigns, excluded stages, ``max_starts``) is left out of the path and
-    named in ``frame.attrs["not_in_path"]``, with a warning: use :func:`funnelkit.simulate`.
+    Everything else (enter and custom conditions, ``while_present``, Python effects, odds
+    campaigns, campaigns to leads or score bands, quiet hours, caps, an excluded drop stage,
+    ``max_starts``) is left out of the path and named in ``frame.attrs["not_in_path"]``, with
+    a warning: use :func:`funnelkit.simulate`.
     """
     plan = traffic if isinstance(traffic, TrafficPlan) else TrafficPlan(float(traffic))
     unit = funnel.time_unit
@@ -67,14 +73,12 @@ def expected_path(funnel: Funnel, traffic: TrafficPlan | float, *, strategy: Str
     origin = DEFAULT_START if start is None else pd.Timestamp(start).normalize()
     arrivals = np.asarray(plan._expected(origin, days), dtype=np.float64).sum(axis=1)
     chain = funnel._compiled()
-    steps: list[PathStep] = []
-    treated: list[float] = []
-    left_out: list[str] = []
+    followed = PathPlan() if strategy is None else path_plan(strategy, chain, unit, origin, span)
+    left_out = followed.left_out
     if strategy is not None:
-        steps, treated, left_out = _path_steps(strategy, chain, unit, origin, span)
         if left_out:
             warnings.warn(f"the expected path leaves out {', '.join(left_out)} (simulate them instead)", stacklevel=2)
-    raw = _core.expected_path(chain, arrivals, day, int(substeps), steps, treated)
+    raw = _core.expected_path(chain, arrivals, day, int(substeps), followed.steps, followed.treated, followed.sends)
     names = list(chain.names)
     entries = np.asarray(raw["entries"])
     occupancy = np.asarray(raw["occupancy"])
@@ -87,58 +91,3 @@ def expected_path(funnel: Funnel, traffic: TrafficPlan | float, *, strategy: Str
     frame = pd.DataFrame(columns, index=pd.date_range(origin, periods=days, freq="D", name="date"))
     frame.attrs["not_in_path"] = left_out
     return frame
-
-
-PathStep = tuple[int, float, int, float, int, float, list[int]]
-_NEVER = 2**63 - 1
-
-
-def _path_steps(strategy: Strategy, chain: _core.Chain, unit: str, origin: pd.Timestamp,
-                span: float) -> tuple[list[PathStep], list[float], list[str]]:
-    """The strategy's message steps the path follows, as (state, delay, trigger, reach, target
-    or -1 for a tilt, multiplier, toward), the treated share per trigger, and what the path
-    cannot follow."""
-    engine = strategy._to_engine(chain, unit, origin, None, None, span)
-    kinds = list(chain.kinds)
-    values = list(chain.values)
-    purchases = [s for s, value in enumerate(values) if value > 0]
-    buyers_stay = bool(purchases) and all(kinds[s] != "transient" for s in purchases)
-    steps: list[PathStep] = []
-    treated: list[float] = []
-    left_out = [f"campaign {c.name!r}" for c in engine.campaigns]
-    if engine.quiet_start != engine.quiet_end:
-        left_out.append("quiet hours")
-    if engine.cap_messages < _NEVER:
-        left_out.append("the frequency cap")
-    # An excluded stage gets no message: a trigger watching it sends nothing there. Leads who
-    # dropped out are reached by idle moves; an excluded drop stage is beyond the path.
-    excluded = set(engine.excluded_states)
-    if chain.drop_state in excluded:
-        left_out.append("excluded stages")
-    for k, trigger in enumerate(engine.triggers):
-        treated.append(1.0 - trigger.control_share)
-        effects = [step.effect for step in trigger.steps]
-        known = all(e is None or isinstance(e, (_core.MoveTo, _core.OddsMultiplier)) for e in effects)
-        if trigger.condition == _core.ConditionKind.Idle and not trigger.while_present:
-            states = list(trigger.states) or [s for s, kind in enumerate(kinds) if kind != "failure"]
-        elif trigger.condition == _core.ConditionKind.Purchase and buyers_stay and not any(
-                isinstance(e, _core.MoveTo) for e in effects[:-1]):
-            # Buyers stay on an end stage until a message moves them: the trigger's steps are
-            # idle steps there (exact while no other trigger's message has taken the buyer away).
-            states = purchases
-        else:
-            states = []
-        if not states or not known or trigger.max_starts < _NEVER:
-            left_out.append(f"trigger {trigger.name!r}")
-            continue
-        states = [s for s in states if s not in excluded]
-        for step in trigger.steps:
-            reach = step.delivery * step.open
-            if isinstance(step.effect, _core.MoveTo):
-                steps.extend((s, step.delay, k, reach * step.effect.probability, step.effect.target, 1.0, [])
-                             for s in states)
-            elif isinstance(step.effect, _core.OddsMultiplier):
-                params = step.effect.params()
-                steps.extend((s, step.delay, k, reach, -1, float(params["multiplier"]), list(params["toward"]))
-                             for s in states)
-    return steps, treated, left_out

@@ -44,6 +44,18 @@ struct PathStep {
   std::vector<std::size_t> toward = {};
 };
 
+/// A scheduled send the path follows (a campaign's MoveTo message): at `time` (from the path's
+/// start) every lead in one of `states` goes to `target` with chance `reach` (treated share x
+/// delivery x open x the move's chance). Its pending moves are cancelled, the path's own steps
+/// included. Exact when no lead in those states can be waiting for a step that brings it back
+/// from the drop state (expected_path refuses such a send).
+struct PathSend {
+  double time = 0.0;
+  std::vector<std::size_t> states = {};
+  std::size_t target = 0;
+  double reach = 0.0;
+};
+
 struct PathOptions {
   double bin_width = 24.0;    ///< in the funnel's time unit
   std::size_t substeps = 24;  ///< fine steps per bin
@@ -51,6 +63,7 @@ struct PathOptions {
   /// Per trigger: the share of leads treated (1 - its control share); a trigger without an
   /// entry treats everyone. Control leads get none of the trigger's messages.
   std::vector<double> treated = {};
+  std::vector<PathSend> sends = {};
 };
 
 struct ExpectedPath {
