@@ -12,8 +12,8 @@ namespace funnelkit::bindings {
 namespace {
 // (state, delay, trigger, reach, target or -1 for an odds step, multiplier, toward)
 using PathStepTuple = std::tuple<std::size_t, double, std::size_t, double, std::int64_t, double, std::vector<std::size_t>>;
-// (time, audience states, target, reach)
-using PathSendTuple = std::tuple<double, std::vector<std::size_t>, std::size_t, double>;
+// (time, audience states, target, reach, treated share)
+using PathSendTuple = std::tuple<double, std::vector<std::size_t>, std::size_t, double, double>;
 }  // namespace
 
 void register_forecast(py::module_& m) {
@@ -27,16 +27,19 @@ void register_forecast(py::module_& m) {
         for (const auto& [state, delay, trigger, reach, target, multiplier, toward] : steps)
           options.steps.push_back({state, delay, trigger, reach, target < 0 ? markov::kNoState : static_cast<std::size_t>(target),
                                    multiplier, toward});
-        for (const auto& [time, states, target, reach] : sends) options.sends.push_back({time, states, target, reach});
+        for (const auto& [time, states, target, reach, share] : sends)
+          options.sends.push_back({time, states, target, reach, share});
         auto path = [&] {
           py::gil_scoped_release release;
           return forecast::expected_path(chain, values, options);
         }();
         const auto bins = static_cast<py::ssize_t>(path.bins);
         const auto states = static_cast<py::ssize_t>(path.states);
+        const auto columns = static_cast<py::ssize_t>(options.steps.size() + options.sends.size());
         return py::dict("entries"_a = owned(std::move(path.entries)).reshape({bins, states}),
                         "occupancy"_a = owned(std::move(path.occupancy)).reshape({bins, states}),
-                        "value"_a = owned(std::move(path.value)));
+                        "value"_a = owned(std::move(path.value)),
+                        "messages"_a = owned(std::move(path.messages)).reshape({bins, columns}));
       },
       "chain"_a, "arrivals"_a, "bin_width"_a, "substeps"_a, "steps"_a = py::list(), "treated"_a = py::list(), "sends"_a = py::list());
 }

@@ -473,5 +473,5 @@ def expected_path(
     chain: Chain, arrivals: npt.ArrayLike, bin_width: float, substeps: int,
     steps: list[tuple[int, float, int, float, int, float, list[int]]] = ...,
     treated: list[float] = ...,
-    sends: list[tuple[float, list[int], int, float]] = ...,
+    sends: list[tuple[float, list[int], int, float, float]] = ...,
 ) -> dict[str, Any]: ...

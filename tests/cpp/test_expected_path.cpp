@@ -153,6 +153,21 @@ void expect_path_matches_simulation(const std::shared_ptr<const markov::Chain>& 
           << chain->name(s) << " day " << b;
     }
   }
+  // Messages sent per bin, every step and send together.
+  const std::size_t columns = options.steps.size() + options.sends.size();
+  for (std::size_t b = 0; b < days; ++b) {
+    double sum = 0.0, square = 0.0;
+    for (std::size_t r = 0; r < replicates; ++r) {
+      const double x = sim.series[(r * days + b) * simulate::kSeriesCount + simulate::kMessages];
+      sum += x;
+      square += x * x;
+    }
+    const double mean = sum / static_cast<double>(replicates);
+    const double variance = std::max(1.0, (square - sum * mean) / static_cast<double>(replicates - 1));
+    double expected = 0.0;
+    for (std::size_t k = 0; k < columns; ++k) expected += path.messages[b * columns + k];
+    EXPECT_NEAR(mean, expected, 4.5 * std::sqrt(variance / static_cast<double>(replicates))) << "messages day " << b;
+  }
   double present = 0.0;  // leads brought back from the drop state or an end state leave it
   for (std::size_t s = 0; s < path.states; ++s) present += path.occupancy[(days - 1) * path.states + s];
   EXPECT_NEAR(present, per_day * static_cast<double>(days), 1e-6 * per_day * static_cast<double>(days));

@@ -44,7 +44,10 @@ void check_steps(const markov::Chain& chain, const PathOptions& options) {
 class Sends {
  public:
   Sends(const markov::Chain& chain, const PathOptions& options, detail::Renewal& renewal, std::size_t n, double h)
-      : chain_(chain), renewal_(renewal), n_(n), h_(h), cancelled_(chain.size()) {
+      : chain_(chain), renewal_(renewal), n_(n), h_(h), steps_(options.steps.data()), cancelled_(chain.size()),
+        dropping_(chain.size(), false) {
+    for (std::size_t s = 0; s < chain.size(); ++s)
+      for (const auto& t : chain.transitions(s)) dropping_[s] = dropping_[s] || (t.to == chain.drop_state() && t.probability > 0.0);
     // Leads who dropped out wait in the drop state for the move steps of the state they left.
     for (const auto& step : options.steps) {
       if (step.target == markov::kNoState || !(step.reach > 0.0)) continue;
@@ -53,36 +56,53 @@ class Sends {
   }
 
   /// Adds the send's flows to `inflow` and `extra_out`, given the flows solved so far.
-  void apply(const PathSend& send, const detail::Flows& flows, std::vector<std::vector<double>>& inflow,
-             std::vector<std::vector<double>>& extra_out) {
+  /// Returns the send's messages (to its treated share of the leads present).
+  double apply(const PathSend& send, const detail::Flows& flows, std::vector<std::vector<double>>& inflow,
+               std::vector<std::vector<double>>& extra_out, std::vector<std::vector<double>>& extra_sent) {
     // Entries at step m sit at (m + 1/2) h: the send sees those with (m + 1/2) h <= time, and
     // its leads enter the target in the next step.
     const double position = std::floor(send.time / h_ - 0.5);
-    if (position < 0.0 || position + 1.0 >= static_cast<double>(n_)) return;
+    if (position < 0.0 || position + 1.0 >= static_cast<double>(n_)) return 0.0;
     const auto last = static_cast<std::size_t>(position);
+    double messages = 0.0;
     for (const auto s : send.states) {
       if (s == chain_.drop_state() && waiting_in_drop_) refuse(s);
       if (flows.entries[s].empty()) continue;
       double present = 0.0;
       for (std::size_t m = 0; m <= last; ++m)
         present += flows.entries[s][m] - at(flows.outflow[s], m) - at(extra_out[s], m);
+      messages += send.share * std::max(0.0, present);
+      if (!(send.reach > 0.0)) continue;  // a message that only costs
       add(inflow, send.target, last + 1, send.reach * std::max(0.0, present));
       add(extra_out, s, last + 1, send.reach * std::max(0.0, present));
-      const auto moves = renewal_.moves_of(s);
+      const auto flows_of = renewal_.moves_of(s);
+      const auto& moves = flows_of.moves;
+      // Leads who dropped out from s still get its steps' messages: not the moved leads'.
+      if (!flows_of.messages.empty() && dropping_[s]) refuse(s);
       auto& taken = cancelled_[s];
-      taken.resize(moves.size());
-      for (std::size_t j = 0; j < moves.size(); ++j) {
-        if (moves[j].leaves != detail::kSelf) refuse(s);
-        const auto pending = renewal_.convolve_until(flows.entries[s], last, moves[j].kernel);
+      taken.resize(moves.size() + flows_of.messages.size());
+      const auto cancel = [&](std::size_t j, const std::vector<double>& kernel, auto&& take) {
+        const auto pending = renewal_.convolve_until(flows.entries[s], last, kernel);
         if (taken[j].empty()) taken[j].assign(n_, 0.0);
         for (std::size_t m = last + 1; m < n_; ++m) {
           const double cut = send.reach * (pending[m] - taken[j][m]);
           taken[j][m] += cut;
+          take(m, cut);
+        }
+      };
+      for (std::size_t j = 0; j < moves.size(); ++j) {
+        if (moves[j].leaves != detail::kSelf) refuse(s);
+        cancel(j, moves[j].kernel, [&](std::size_t m, double cut) {
           add(inflow, moves[j].to, m, -cut);
           add(extra_out, s, m, -cut);
-        }
+        });
+      }
+      for (std::size_t k = 0; k < flows_of.messages.size(); ++k) {
+        const auto step = static_cast<std::size_t>(flows_of.messages[k].step - steps_);
+        cancel(moves.size() + k, flows_of.messages[k].kernel, [&](std::size_t m, double cut) { add(extra_sent, step, m, -cut); });
       }
     }
+    return messages;
   }
 
  private:
@@ -100,7 +120,9 @@ class Sends {
   detail::Renewal& renewal_;
   std::size_t n_;
   double h_;
+  const PathStep* steps_;
   std::vector<std::vector<std::vector<double>>> cancelled_;
+  std::vector<bool> dropping_;  // has a move to the drop state
   bool waiting_in_drop_ = false;
 };
 
@@ -124,6 +146,7 @@ ExpectedPath expected_path(const markov::Chain& chain, std::span<const double> a
   path.entries.assign(bins * states, 0.0);
   path.occupancy.assign(bins * states, 0.0);
   path.value.assign(bins, 0.0);
+  path.messages.assign(bins * (options.steps.size() + options.sends.size()), 0.0);
   if (n == 0) return path;
 
   // Arrivals spread evenly over their bin, by the chain's entry weights.
@@ -143,14 +166,27 @@ ExpectedPath expected_path(const markov::Chain& chain, std::span<const double> a
   // a send's flows are new inflow (and outflow) for the next solve.
   std::vector<std::vector<double>> extra_out(states);
   std::vector<const PathSend*> sends;
-  for (const auto& send : options.sends)
-    if (send.reach > 0.0 && !send.states.empty()) sends.push_back(&send);
+  for (const auto& send : options.sends) sends.push_back(&send);
   std::stable_sort(sends.begin(), sends.end(), [](const PathSend* a, const PathSend* b) { return a->time < b->time; });
   Sends apply(chain, options, renewal, n, h);
+  std::vector<std::vector<double>> extra_sent(options.steps.size());
+  const std::size_t columns = options.steps.size() + options.sends.size();
+  path.messages.assign(bins * columns, 0.0);
   for (const auto* send : sends) {
-    apply.apply(*send, flows, inflow, extra_out);
-    flows = renewal.solve(inflow);
+    const double messages = apply.apply(*send, flows, inflow, extra_out, extra_sent);
+    const auto k = static_cast<std::size_t>(send - options.sends.data());
+    const double bin = std::floor(send->time / options.bin_width);
+    if (bin >= 0.0 && bin < static_cast<double>(bins))
+      path.messages[static_cast<std::size_t>(bin) * columns + options.steps.size() + k] += messages;
+    if (send->reach > 0.0 && messages > 0.0) flows = renewal.solve(inflow);
   }
+  for (std::size_t k = 0; k < options.steps.size(); ++k)
+    for (std::size_t m = 0; m < n; ++m) {
+      double sent = flows.sent[k].empty() ? 0.0 : flows.sent[k][m];
+      if (!extra_sent[k].empty()) sent += extra_sent[k][m];
+      path.messages[(m / options.substeps) * columns + k] += sent;
+    }
+  for (auto& x : path.messages) x = std::max(0.0, x);  // round-off of the transforms
 
   for (std::size_t s = 0; s < states; ++s) {
     if (flows.entries[s].empty()) continue;

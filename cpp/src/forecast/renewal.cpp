@@ -75,7 +75,7 @@ Renewal::Renewal(const markov::Chain& chain, const PathOptions& options, double 
   components_ = flow_order(chain, steps_of_);
 }
 
-std::vector<StateMove> Renewal::moves_of(std::size_t state) const {
+StateFlows Renewal::moves_of(std::size_t state) const {
   return state_moves(chain_, state, h_, size_, steps_of_[state], options_.treated);
 }
 
@@ -99,6 +99,7 @@ Flows Renewal::solve(const std::vector<std::vector<double>>& inflow_steps) {
     for (std::size_t f = 0; f < size; ++f) target[f] += x[f];
   };
   std::vector<Spectrum> entries(states);
+  std::vector<Spectrum> sent(options_.steps.size());
   std::vector<Spectrum> outflow(states);
   const auto& components = components_;
   constexpr std::size_t kOutside = kSelf;
@@ -121,8 +122,11 @@ Flows Renewal::solve(const std::vector<std::vector<double>>& inflow_steps) {
       for (const auto s : members) position[s] = kOutside;
       continue;
     }
+    std::vector<std::pair<std::size_t, StepMessages>> messages;  // member index, kernel
     for (std::size_t i = 0; i < members.size(); ++i) {
-      for (auto& move : moves_of(members[i])) {
+      auto state_flows = moves_of(members[i]);
+      for (auto& m : state_flows.messages) messages.emplace_back(i, std::move(m));
+      for (auto& move : state_flows.moves) {
         loop = loop || position[move.to] != kOutside;
         moves.push_back({i, move.to, transform.forward(move.kernel), move.leaves});
       }
@@ -167,11 +171,19 @@ Flows Renewal::solve(const std::vector<std::vector<double>>& inflow_steps) {
       add(outflow[move.leaves == kOutside ? members[move.from] : move.leaves], flow);
       if (position[move.to] == kOutside) add(inflow[move.to], flow);
     }
+    for (auto& [i, m] : messages) {
+      auto flow = transform.forward(m.kernel);
+      for (std::size_t f = 0; f < size; ++f) flow[f] *= e[i][f];
+      add(sent[static_cast<std::size_t>(m.step - options_.steps.data())], flow);
+    }
     for (std::size_t i = 0; i < members.size(); ++i) entries[members[i]] = std::move(e[i]);
     for (const auto s : members) position[s] = kOutside;
   }
 
-  Flows flows{std::vector<std::vector<double>>(states), std::vector<std::vector<double>>(states)};
+  Flows flows{std::vector<std::vector<double>>(states), std::vector<std::vector<double>>(states),
+              std::vector<std::vector<double>>(sent.size())};
+  for (std::size_t k = 0; k < sent.size(); ++k)
+    if (!sent[k].empty()) flows.sent[k] = transform.inverse(sent[k], n_);
   for (std::size_t s = 0; s < states; ++s) {
     if (!entries[s].empty()) flows.entries[s] = transform.inverse(entries[s], n_);
     if (!outflow[s].empty()) flows.outflow[s] = transform.inverse(outflow[s], n_);

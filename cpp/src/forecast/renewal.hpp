@@ -36,10 +36,12 @@ class Transform {
 };
 
 /// What a solve gives per state on the grid (n steps; empty: nothing): the entries, and the
-/// leads leaving (moves out, and leads taken from it by steps that leave from it).
+/// leads leaving (moves out, and leads taken from it by steps that leave from it); and per
+/// path step, its messages.
 struct Flows {
   std::vector<std::vector<double>> entries;
   std::vector<std::vector<double>> outflow;
+  std::vector<std::vector<double>> sent;  ///< per path step: the messages it sends
 };
 
 class Renewal {
@@ -49,8 +51,9 @@ class Renewal {
   /// Expected entries and outflows for `inflow` (per state: leads entering from outside the
   /// chain's moves, per grid step; empty: none).
   [[nodiscard]] Flows solve(const std::vector<std::vector<double>>& inflow);
-  /// The moves out of `state` on the grid (kernels over the transform's length).
-  [[nodiscard]] std::vector<StateMove> moves_of(std::size_t state) const;
+  /// The moves out of `state` and its steps' messages on the grid (kernels over the
+  /// transform's length).
+  [[nodiscard]] StateFlows moves_of(std::size_t state) const;
   /// sum over m' <= last of x[m'] k[m - m'] for m < n: x cut after step `last`, convolved.
   [[nodiscard]] std::vector<double> convolve_until(const std::vector<double>& x, std::size_t last,
                                                    const std::vector<double>& k);

@@ -41,15 +41,16 @@ std::vector<double> kernel(const markov::Transition& t, double h, std::size_t si
   return k;
 }
 
-std::vector<StateMove> state_moves(const markov::Chain& chain, std::size_t state, double h, std::size_t size,
+StateFlows state_moves(const markov::Chain& chain, std::size_t state, double h, std::size_t size,
                                    const std::vector<const PathStep*>& steps, const std::vector<double>& treated) {
   const auto row = chain.transitions(state);
   std::vector<std::vector<double>> base;  // k_j
   for (const auto& t : row) base.push_back(kernel(t, h, size));
-  std::vector<StateMove> out;
+  StateFlows flows;
+  auto& out = flows.moves;
   if (steps.empty()) {
     for (std::size_t j = 0; j < row.size(); ++j) out.push_back({row[j].to, std::move(base[j])});
-    return out;
+    return flows;
   }
   const std::size_t drop = chain.drop_state();
   const std::size_t n = row.size();
@@ -108,8 +109,9 @@ std::vector<StateMove> state_moves(const markov::Chain& chain, std::size_t state
     const auto m = static_cast<std::size_t>(std::floor(step->delay / h + 0.5));
     if (m >= size) break;
     const bool move = step->target != markov::kNoState;
-    if (!move && n == 0) continue;  // an end state has no pending move to tilt
+    const bool tilt = !move && step->multiplier != 1.0 && n > 0;  // an end state has no pending move
     write_until(m);
+    auto& sent = flows.messages.emplace_back(StepMessages{step, std::vector<double>(size, 0.0)}).kernel;
     const auto local = static_cast<std::size_t>(std::find(triggers.begin(), triggers.end(), step->trigger) - triggers.begin());
     const std::size_t count = groups.size();
     for (std::size_t gi = 0; gi < count; ++gi) {
@@ -117,14 +119,16 @@ std::vector<StateMove> state_moves(const markov::Chain& chain, std::size_t state
       if (!g.treated[local]) continue;
       double present = n == 0 ? 1.0 : 0.0;
       for (std::size_t j = 0; j < n; ++j) present += g.factor[j] * remaining(j, m);
+      const double dropped = g.dropped_before + drop_mass(g.factor, m) - g.drop_base;
+      sent[m] += g.weight * g.spared * (std::max(0.0, present) + (drop != markov::kNoState ? dropped : 0.0));
       if (move) {
-        const double dropped = g.dropped_before + drop_mass(g.factor, m) - g.drop_base;
         const double taken = g.weight * g.spared * step->reach;
         add_move(step->target, kSelf, m, taken * std::max(0.0, present));
         if (drop != markov::kNoState && dropped > 0.0) add_move(step->target, drop, m, taken * dropped);
         g.spared *= 1.0 - step->reach;
         continue;
       }
+      if (!tilt) continue;
       // An opened tilt: the pending move's chances given the time spent, r_j / present, get
       // their odds multiplied; the factors follow (g'_j = g_j x scale_j keeps the mass present).
       double inside = 0.0;
@@ -147,7 +151,7 @@ std::vector<StateMove> state_moves(const markov::Chain& chain, std::size_t state
   }
   write_until(size - 1);
   for (std::size_t j = 0; j < n; ++j) out.push_back({row[j].to, std::move(kernels[j])});
-  return out;
+  return flows;
 }
 
 }  // namespace funnelkit::forecast::detail

@@ -25,8 +25,8 @@ __all__ = ["PathPlan", "PathSend", "PathStep", "path_plan"]
 
 #: (state, delay, trigger, reach, target or -1 for an odds tilt, multiplier, toward)
 PathStep = tuple[int, float, int, float, int, float, list[int]]
-#: (time, audience states, target, reach)
-PathSend = tuple[float, list[int], int, float]
+#: (time, audience states, target, reach (0: a message that only costs), treated share)
+PathSend = tuple[float, list[int], int, float, float]
 _NEVER = 2**63 - 1
 
 
@@ -36,6 +36,8 @@ class PathPlan:
     treated: list[float] = field(default_factory=list)
     sends: list[PathSend] = field(default_factory=list)
     left_out: list[str] = field(default_factory=list)
+    #: per step, then per send: the message's cost
+    costs: list[float] = field(default_factory=list)
 
     def key(self) -> str:
         """A hashable summary: equal plans give equal paths."""
@@ -85,23 +87,29 @@ def path_plan(strategy: Strategy, chain: _core.Chain, unit: str, origin: pd.Time
                 unsure.update((s, drop))
         for step in trigger.steps:
             reach = step.delivery * step.open
-            if isinstance(step.effect, _core.MoveTo):
-                plan.steps.extend((s, step.delay, k, reach * step.effect.probability, step.effect.target, 1.0, [])
-                                  for s in states)
-            elif isinstance(step.effect, _core.OddsMultiplier):
-                params = step.effect.params()
-                plan.steps.extend((s, step.delay, k, reach, -1, float(params["multiplier"]), list(params["toward"]))
-                                  for s in states)
+            for s in states:
+                if isinstance(step.effect, _core.MoveTo):
+                    plan.steps.append((s, step.delay, k, reach * step.effect.probability, step.effect.target, 1.0, []))
+                elif isinstance(step.effect, _core.OddsMultiplier):
+                    params = step.effect.params()
+                    plan.steps.append((s, step.delay, k, reach, -1, float(params["multiplier"]), list(params["toward"])))
+                else:  # a message that only costs (a tilt by 1)
+                    plan.steps.append((s, step.delay, k, 0.0, -1, 1.0, []))
+                plan.costs.append(step.cost)
     for campaign in engine.campaigns:
         effect = campaign.message.effect
         audience = list(range(len(kinds))) if campaign.everyone else list(campaign.states)
         audience = [s for s in audience if s not in excluded]
-        if effect is None:
-            continue  # a message that only costs: no flow changes
-        if (not isinstance(effect, _core.MoveTo) or list(campaign.leads) or campaign.score_low != float("inf")
-                or (campaign.control_share > 0 and len(campaign.times) > 1) or unsure.intersection(audience)):
+        moves = isinstance(effect, _core.MoveTo)
+        if ((effect is not None and not moves) or list(campaign.leads) or campaign.score_low != float("inf")
+                or (moves and campaign.control_share > 0 and len(campaign.times) > 1)
+                or (moves and unsure.intersection(audience))):
             plan.left_out.append(f"campaign {campaign.name!r}")
             continue
-        reach = (1.0 - campaign.control_share) * campaign.message.delivery * campaign.message.open * effect.probability
-        plan.sends.extend((float(t), audience, effect.target, reach) for t in campaign.times)
+        treated = 1.0 - campaign.control_share
+        message = campaign.message
+        reach = treated * message.delivery * message.open * effect.probability if isinstance(effect, _core.MoveTo) else 0.0
+        target = effect.target if isinstance(effect, _core.MoveTo) else 0
+        plan.sends.extend((float(t), audience, target, reach, treated) for t in campaign.times)
+        plan.costs.extend(message.cost for _ in campaign.times)
     return plan

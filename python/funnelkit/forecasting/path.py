@@ -33,7 +33,8 @@ __all__ = ["expected_path"]
 def expected_path(funnel: Funnel, traffic: TrafficPlan | float, *, strategy: Strategy | None = None,
                   horizon: Duration = "90D", start: object = None, substeps: int = 24) -> pd.DataFrame:
     """Expected arrivals, stage entries (``entered_<stage>``), leads in each stage at the day's
-    end (``in_<stage>``), purchases and revenue (stage values, undiscounted) per day.
+    end (``in_<stage>``), purchases, revenue (stage values, undiscounted), messages sent and
+    their cost per day.
 
     Arrivals are the traffic plan's expected visitors per day, spread evenly over the day; the
     funnel's delays are followed exactly on a grid of ``substeps`` per day (a move's time is
@@ -88,6 +89,9 @@ def expected_path(funnel: Funnel, traffic: TrafficPlan | float, *, strategy: Str
     columns.update({f"in_{name}": occupancy[:, s] for s, name in enumerate(names)})
     columns["purchases"] = entries[:, values > 0].sum(axis=1)
     columns["revenue"] = np.asarray(raw["value"])
+    messages = np.asarray(raw["messages"], dtype=np.float64).reshape(days, -1)
+    columns["messages"] = messages.sum(axis=1)
+    columns["message_cost"] = messages @ np.asarray(followed.costs, dtype=np.float64)
     frame = pd.DataFrame(columns, index=pd.date_range(origin, periods=days, freq="D", name="date"))
     frame.attrs["not_in_path"] = left_out
     return frame

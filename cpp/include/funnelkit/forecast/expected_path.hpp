@@ -53,7 +53,8 @@ struct PathSend {
   double time = 0.0;
   std::vector<std::size_t> states = {};
   std::size_t target = 0;
-  double reach = 0.0;
+  double reach = 0.0;  ///< 0: a message that only costs
+  double share = 1.0;  ///< the treated share: the send's messages go to share x the leads present
 };
 
 struct PathOptions {
@@ -72,6 +73,7 @@ struct ExpectedPath {
   std::vector<double> entries;    ///< [bin, state]: expected entries
   std::vector<double> occupancy;  ///< [bin, state]: expected leads in the state at the bin's end
   std::vector<double> value;      ///< [bin]: expected stage values received (Σ entries x value)
+  std::vector<double> messages;   ///< [bin, step then send]: expected messages sent
 };
 
 /// `arrivals[b]`: expected leads arriving in bin b (entering by the chain's entry weights).
