@@ -3,6 +3,8 @@ week; economics follow the documented formulas."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -176,3 +178,21 @@ def test_with_a_warm_start_path_and_simulation_agree() -> None:
         z = (weekly.mean(axis=1) - f.expected[metric].to_numpy()) / se
         assert np.abs(z).max() < 4.5, (metric, z)
         assert f.simulated[f"{metric}_mean"].to_numpy() == pytest.approx(weekly.mean(axis=1))
+
+
+def test_the_command_line_warm_up(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from funnelkit.cli import EXIT_OK, EXIT_USAGE, main
+
+    funnel_file = tmp_path / "shop.json"
+    fk.examples.shop_funnel().to_json(funnel_file)
+    output = tmp_path / "forecast.csv"
+    arguments = ["forecast", str(funnel_file), "--visitors-per-day", "300", "--horizon", "14D", "--freq", "W",
+                 "--replicates", "0", "--start", "2026-03-02", "--output", str(output), "--quiet"]
+    assert main([*arguments, "--warm-up", "60D"]) == EXIT_OK
+    table = pd.read_csv(output)
+    direct = forecast(fk.examples.shop_funnel(), 300, horizon="14D", freq="W", replicates=0, start="2026-03-02",
+                      warm_up="60D")
+    assert table["purchases_expected"].to_numpy() == pytest.approx(direct.expected["purchases"].to_numpy())
+    for bad in ("36h", "60", "-2D", "soon"):
+        assert main([*arguments, "--warm-up", bad]) == EXIT_USAGE
+        assert "--warm-up" in capsys.readouterr().err

@@ -327,7 +327,8 @@ def test_message_effect(base: Base) -> None:
     assert s is not None and [m.effect for m in s.triggers[0].steps] == [None, None]
     s = MessageEffect("friday", 1, fk.OddsMultiplier(2.0)).apply(base).strategy
     assert s is not None and s.campaigns[0].message.effect == fk.OddsMultiplier(2.0)
-    assert MessageEffect("abandoned cart", 2, offer).label() == "effect('abandoned cart' step 2) = move to checkout p=0.26"
+    assert (MessageEffect("abandoned cart", 2, offer).label()
+            == "effect('abandoned cart' step 2) = move to checkout p=0.26")
     assert MessageEffect("t", None, fk.OddsMultiplier(1.5, ["cart"])).label() == "effect('t') = odds x1.5 toward cart"
     assert MessageEffect("t", 1, None).label() == "effect('t' step 1) = none"
     with pytest.raises(ScenarioError, match="steps 1 to 2, not 3"):

@@ -199,7 +199,8 @@ def test_a_forecast_is_its_simulation_over_the_forecast_days() -> None:
     base = fk.Base(shop, plan, fk.strategies.must_have(), fk.Economics(margin=0.3))
     cold = fk.forecast(base, horizon="21D", replicates=6, seed=3, progress=False)
     assert cold.simulation is not None
-    from_forecast, from_simulation = unit_economics(cold), unit_economics(cold.simulation, steps=shop.most_likely_path())
+    from_forecast = unit_economics(cold)
+    from_simulation = unit_economics(cold.simulation, steps=shop.most_likely_path())
     assert from_forecast.table.equals(from_simulation.table)
     # the default steps follow the funnel's most likely path when the funnel is known
     path = shop.most_likely_path()

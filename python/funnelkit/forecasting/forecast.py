@@ -161,7 +161,7 @@ def forecast(funnel: Funnel | Base, traffic: TrafficPlan | float | None = None, 
     >>> forecast(base, fk.TrafficPlan(500), replicates=0)
     Traceback (most recent call last):
     ...
-    TypeError: forecast: traffic is given twice, by the Base and as an argument; change the Base (base.replace(traffic=...)) instead
+    TypeError: forecast: traffic is given twice, by the Base and as an argument; ...
     """
     if isinstance(funnel, Base):
         given = [name for name, value in (("traffic", traffic), ("strategy", strategy), ("economics", economics))

@@ -8,9 +8,8 @@ effect, a trigger switched off, control shares.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
