@@ -303,6 +303,10 @@ def _add_simulate(commands: Any) -> None:
                           help="simulated replicates for the band (0: the expected path only; default: 20)")
     forecast.add_argument("--seed", metavar="SEED", type=_non_negative, default=0, help="random seed (default: 0)")
     forecast.add_argument("--start", metavar="DATE", help="first day (default: 2026-01-05, a Monday)")
+    forecast.add_argument("--warm-up", metavar="DURATION",
+                          help="start the shop this many whole days before --start with the same traffic and "
+                               "leave those days out, so the forecast starts from a running shop, not an empty "
+                               "one (e.g. 60D; default: none)")
     forecast.add_argument("--margin", metavar="SHARE", type=float, default=0.3,
                           help="gross margin as a share of revenue (default: 0.3)")
     forecast.add_argument("--output", "-o", metavar="OUT", required=True, help="output file (.csv, .parquet, .json)")
@@ -418,6 +422,8 @@ def _forecast(arguments: argparse.Namespace) -> int:
     import json
     import warnings
 
+    import pandas as pd
+
     import funnelkit as fk
     from funnelkit.forecasting.forecast import forecast
 
@@ -425,6 +431,15 @@ def _forecast(arguments: argparse.Namespace) -> int:
     if isinstance(inputs, _Failure):
         return fail(inputs.code, inputs.message)
     output, suffix, economics, funnel = inputs
+    warm_up = arguments.warm_up
+    if warm_up is not None:
+        try:
+            length = pd.Timedelta(warm_up)
+        except (TypeError, ValueError):
+            length = None
+        if (length is None or not any(c.isalpha() for c in warm_up) or length < pd.Timedelta(0)
+                or length % pd.Timedelta(days=1) != pd.Timedelta(0)):
+            return fail(EXIT_USAGE, f"--warm-up: a whole number of days with a unit (e.g. 60D, 8W), got {warm_up!r}")
     try:
         _, strategy = _strategy_spec(arguments.strategy)
         if strategy is not None:
@@ -436,7 +451,8 @@ def _forecast(arguments: argparse.Namespace) -> int:
             warnings.simplefilter("ignore", UserWarning)
             result = forecast(funnel, arguments.visitors_per_day, strategy, horizon=arguments.horizon,
                               start=arguments.start, economics=economics, freq=arguments.freq,
-                              replicates=arguments.replicates, seed=arguments.seed, progress=not arguments.quiet)
+                              replicates=arguments.replicates, seed=arguments.seed, warm_up=warm_up,
+                              progress=not arguments.quiet)
     except fk.StrategyError as error:
         return fail(EXIT_BAD_SCORER, str(error))
     except fk.FunnelError as error:

@@ -19,6 +19,7 @@ from funnelkit.forecasting.changes import (
     ControlShare,
     EdgeProbability,
     Margin,
+    MessageEffect,
     OrderValue,
     RemoveEdge,
     Reroute,
@@ -317,6 +318,48 @@ def test_trigger_discount_off_and_control_share(base: Base) -> None:
         ControlShare(1.0)
 
 
+def test_message_effect(base: Base) -> None:
+    offer = fk.MoveTo("checkout", 0.26)
+    s = MessageEffect("abandoned cart", 2, offer).apply(base).strategy
+    assert s is not None and [m.effect for m in s.triggers[0].steps] == [fk.OddsMultiplier(1.5, ["checkout"]), offer]
+    assert [m.discount for m in s.triggers[0].steps] == [0.0, 0.1]  # the rest of the step is kept
+    s = MessageEffect("abandoned cart", None, None).apply(base).strategy
+    assert s is not None and [m.effect for m in s.triggers[0].steps] == [None, None]
+    s = MessageEffect("friday", 1, fk.OddsMultiplier(2.0)).apply(base).strategy
+    assert s is not None and s.campaigns[0].message.effect == fk.OddsMultiplier(2.0)
+    assert (MessageEffect("abandoned cart", 2, offer).label()
+            == "effect('abandoned cart' step 2) = move to checkout p=0.26")
+    assert MessageEffect("t", None, fk.OddsMultiplier(1.5, ["cart"])).label() == "effect('t') = odds x1.5 toward cart"
+    assert MessageEffect("t", 1, None).label() == "effect('t' step 1) = none"
+    with pytest.raises(ScenarioError, match="steps 1 to 2, not 3"):
+        MessageEffect("abandoned cart", 3, offer).apply(base)
+    with pytest.raises(ScenarioError, match="one message"):
+        MessageEffect("friday", 2, offer).apply(base)
+    with pytest.raises(ScenarioError, match="MoveTo, OddsMultiplier"):
+        MessageEffect("t", 1, "move")  # type: ignore[arg-type]
+    with pytest.raises(ScenarioError, match="step"):
+        MessageEffect("t", 0, offer)
+    # as a document, the effect is written as in a strategy document
+    document = MessageEffect("abandoned cart", 2, offer).to_dict()
+    assert document == {"kind": "message_effect", "trigger": "abandoned cart", "step": 2,
+                        "effect": {"type": "move", "stage": "checkout", "probability": 0.26}}
+    assert Scenario.from_dict(Scenario("x", [MessageEffect("abandoned cart", 2, offer)]).to_dict()).changes == (
+        MessageEffect("abandoned cart", 2, offer),)
+    with pytest.raises(fk.StrategyError, match="unknown effect type 'teleport'"):
+        MessageEffect("t", 1, {"type": "teleport"})  # type: ignore[arg-type]
+
+
+def test_a_discount_axis_carries_its_response(base: Base) -> None:
+    def offer(d: float) -> list[TriggerDiscount | MessageEffect]:
+        return [TriggerDiscount("abandoned cart", d, step=2),
+                MessageEffect("abandoned cart", 2, fk.MoveTo("checkout", 0.1 + 0.8 * d))]
+
+    scenarios = grid("cart", discount=[offer(d) for d in (0.0, 0.2)])
+    steps = [s.apply(base).strategy.triggers[0].steps[1] for s in scenarios]  # type: ignore[union-attr]
+    assert [(m.discount, m.effect) for m in steps] == [(0.0, fk.MoveTo("checkout", 0.1)),
+                                                       (0.2, fk.MoveTo("checkout", 0.1 + 0.8 * 0.2))]
+
+
 def test_strategy_changes_need_a_strategy(base: Base) -> None:
     with pytest.raises(ScenarioError, match="no trigger strategy"):
         TriggerOff("abandoned cart").apply(base.replace(strategy=None))
@@ -336,6 +379,7 @@ EVERY_CHANGE = [
     Margin(0.35),
     TriggerDelay("abandoned cart", factor=0.5),
     TriggerDiscount("abandoned cart", 0.15),
+    MessageEffect("abandoned cart", 2, fk.MoveTo("checkout", 0.2)),
     ControlShare(0.1),
     TriggerOff("friday"),
 ]
@@ -426,6 +470,9 @@ def test_malformed_json() -> None:
         (TriggerDelay("welcome", factor=2), UnknownTriggerError, "welcome"),
         (TriggerDiscount("welcome", 0.1), UnknownTriggerError, "welcome"),
         (TriggerOff("welcome"), UnknownTriggerError, "welcome"),
+        (MessageEffect("welcome", 1, None), UnknownTriggerError, "welcome"),
+        (MessageEffect("abandoned cart", 1, fk.MoveTo("basket", 0.1)), fk.UnknownStageError, "basket"),
+        (MessageEffect("abandoned cart", 1, fk.OddsMultiplier(2.0, ["basket"])), fk.UnknownStageError, "basket"),
         (ControlShare(0.1, "welcome"), UnknownTriggerError, "welcome"),
     ],
     ids=lambda x: x.label() if hasattr(x, "label") else None,

@@ -187,10 +187,48 @@ def test_simulation_economics_and_periods(sim: fk.Simulation) -> None:
     along = unit_economics(sim, steps=path)
     assert [m for m in along.metrics if m.startswith("step[")] == [
         f"step[{a}->{b}]" for a, b in itertools.pairwise(path.stages)]
-    assert "step[paid->unsubscribed]" in unit_economics(sim).metrics   # the default: every stage in order
+    assert "step[paid->unsubscribed]" in unit_economics(sim).metrics   # a simulation's default: every stage
     steps = unit_economics(sim, steps=["visit", "cart", "checkout", "paid"])
     assert [m for m in steps.metrics if m.startswith("step[")] == [
         "step[visit->cart]", "step[cart->checkout]", "step[checkout->paid]"]
+
+
+def test_a_forecast_is_its_simulation_over_the_forecast_days() -> None:
+    shop = fk.examples.shop_funnel()
+    plan = fk.TrafficPlan(400, channels=[fk.Channel("search", share=0.6, cost_per_visitor=0.4), fk.Channel("social")])
+    base = fk.Base(shop, plan, fk.strategies.must_have(), fk.Economics(margin=0.3))
+    cold = fk.forecast(base, horizon="21D", replicates=6, seed=3, progress=False)
+    assert cold.simulation is not None
+    from_forecast = unit_economics(cold)
+    from_simulation = unit_economics(cold.simulation, steps=shop.most_likely_path())
+    assert from_forecast.table.equals(from_simulation.table)
+    # the default steps follow the funnel's most likely path when the funnel is known
+    path = shop.most_likely_path()
+    assert [m for m in from_forecast.metrics if m.startswith("step[")] == [
+        f"step[{a}->{b}]" for a, b in itertools.pairwise(path.stages)]
+    # with a warm-up, only the forecast's days count
+    warm = fk.forecast(base, horizon="21D", replicates=6, seed=3, warm_up="30D", progress=False)
+    sim = warm.simulation
+    assert sim is not None and sim.days == 51
+    ue = unit_economics(warm, per="day")
+    window = {m: sim.per_replicate(m).iloc[30:].sum().mean() for m in
+              ("arrivals", "buyers", "purchases", "revenue", "discounts", "traffic_cost", "message_cost", "margin",
+               "entered_lead")}
+    assert ue.days == 21 and ue.replicates == 6
+    assert ue["visitors"] == pytest.approx(window["arrivals"] / 21)
+    assert ue["buyers"] == pytest.approx(window["buyers"] / 21)
+    assert ue["orders"] == pytest.approx(window["purchases"] / 21)
+    assert ue["revenue"] == pytest.approx(window["revenue"] / 21)
+    assert ue["gross_profit"] == pytest.approx(window["margin"] / 21)
+    assert ue["message_cost"] == pytest.approx(window["message_cost"] / 21)
+    assert ue["leads"] == pytest.approx(window["entered_lead"] / 21)
+    assert not [m for m in ue.metrics if m.startswith("message_cost[")]  # known only over the whole run
+    assert len([m for m in ue.metrics if m.startswith("traffic_cost[")]) == 2
+    # a running shop converts more of the period's visitors than an empty one
+    assert ue["conversion"] > unit_economics(cold)["conversion"]
+    with pytest.raises(ForecastError, match="replicates=0") as error:
+        unit_economics(fk.forecast(base, horizon="7D", replicates=0))
+    assert error.value.subject == "replicates"
 
 
 # -- decomposition -------------------------------------------------------------------------------

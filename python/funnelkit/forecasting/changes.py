@@ -57,7 +57,13 @@ from funnelkit.forecasting.funnel_changes import (
     scale_distribution,
 )
 from funnelkit.forecasting.market_changes import ChannelCost, ChannelTraffic, Margin
-from funnelkit.forecasting.strategy_changes import ControlShare, TriggerDelay, TriggerDiscount, TriggerOff
+from funnelkit.forecasting.strategy_changes import (
+    ControlShare,
+    MessageEffect,
+    TriggerDelay,
+    TriggerDiscount,
+    TriggerOff,
+)
 
 __all__ = [
     "CHANGES",
@@ -67,6 +73,7 @@ __all__ = [
     "ControlShare",
     "EdgeProbability",
     "Margin",
+    "MessageEffect",
     "OrderValue",
     "RemoveEdge",
     "Reroute",
@@ -90,7 +97,7 @@ __all__ = [
 CHANGES: Mapping[str, type[Change]] = {
     cls.kind: cls
     for cls in (EdgeProbability, RemoveEdge, Reroute, ScaleHolding, ScaleDelay, OrderValue, ChannelTraffic,
-                ChannelCost, Margin, TriggerDelay, TriggerDiscount, TriggerOff, ControlShare)
+                ChannelCost, Margin, TriggerDelay, TriggerDiscount, MessageEffect, TriggerOff, ControlShare)
 }
 
 

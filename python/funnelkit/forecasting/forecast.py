@@ -12,6 +12,7 @@ expected-value path of the funnel beside Monte Carlo bands from the simulation e
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from funnelkit.forecasting.base import Base
 from funnelkit.forecasting.path import expected_path
+from funnelkit.funnel import Funnel
+from funnelkit.simulation._durations import Duration, day_length, to_units
 from funnelkit.simulation.economics import Economics
 from funnelkit.simulation.run import DEFAULT_START, simulate
 from funnelkit.simulation.strategy import Strategy
@@ -28,7 +32,6 @@ from funnelkit.simulation.traffic import TrafficPlan
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from funnelkit.funnel import Funnel
     from funnelkit.simulation.results import Simulation
 
 __all__ = ["FLOWS", "Forecast", "forecast"]
@@ -50,6 +53,10 @@ class Forecast:
     :func:`funnelkit.strategies.must_have`). The path's profit leaves out message costs and
     discounts (the simulation's includes them). ``table`` puts both side by side:
     ``<metric>_expected``, ``<metric>_mean``, ``<metric>_low``, ``<metric>_high``.
+
+    ``simulation`` is the whole run, the warm-up included (``start`` is the first forecast
+    day, ``warm_up_days`` how many days ran before it); :func:`~funnelkit.unit_economics` of
+    a forecast counts the forecast's days only.
     """
 
     expected: pd.DataFrame
@@ -57,6 +64,9 @@ class Forecast:
     simulation: Simulation | None
     freq: str
     q: tuple[float, float]
+    funnel: Funnel | None = None
+    start: pd.Timestamp | None = None
+    warm_up_days: int = 0
 
     @property
     def table(self) -> pd.DataFrame:
@@ -95,19 +105,76 @@ class Forecast:
         return f"Forecast per {self.freq}:\n{self.table}"
 
 
-def forecast(funnel: Funnel, traffic: TrafficPlan | float, strategy: Strategy | None = None, *,
-             horizon: Any = "90D", start: object = None, economics: Economics | None = None, freq: str = "D",
+def forecast(funnel: Funnel | Base, traffic: TrafficPlan | float | None = None, strategy: Strategy | None = None, *,
+             horizon: Duration = "90D", start: object = None, economics: Economics | None = None, freq: str = "D",
              replicates: int = 20, seed: int = 0, q: tuple[float, float] = (0.05, 0.95), substeps: int = 24,
-             progress: bool = True) -> Forecast:
+             warm_up: Duration | None = None, progress: bool = True) -> Forecast:
     """Forecast ``horizon`` per day (``freq="D"``), week (``"W"``, weeks ending on Sunday) or
     month (``"M"``): the expected-value path and, with ``replicates`` > 0, the simulation's
     mean and quantile band (same traffic, strategy and economics).
+
+    Parameters
+    ----------
+    funnel:
+        The :class:`~funnelkit.Funnel`, or a :class:`~funnelkit.Base` holding the funnel,
+        traffic, strategy and economics (then none of those three may be passed again).
+    traffic:
+        A :class:`~funnelkit.TrafficPlan` or visitors per day (required with a funnel).
+    strategy:
+        The trigger strategy (None: no messages).
+    horizon, start:
+        How far ahead, from midnight of ``start`` (default 2026-01-05, a Monday).
+    economics:
+        Margin and order-value spread (default: ``fk.Economics()``).
+    freq:
+        ``"D"``, ``"W"`` or ``"M"``.
+    replicates, seed, q:
+        Simulated replicates (0: the expected path only), their seed and the band's quantiles.
+    substeps:
+        The expected path's time grid per day.
+    warm_up:
+        None (default): the shop starts empty at ``start``, with no lead half-way through, so
+        the first days are low while journeys take time to reach a purchase. A duration in
+        whole days (``"60D"``): the path and the simulation start that long before ``start``
+        with the same traffic plan (its weekly and yearly factors follow the calendar; its
+        growth is counted from ``start``, so the forecast days get the same traffic as without
+        a warm-up) and the days before ``start`` are cut: a shop that is already running. It
+        should be longer than most journeys (the funnel's expected time to absorption and the
+        triggers' delays). The strategy's campaigns given as numbers count from the
+        simulation's first day, ``start - warm_up``.
+    progress:
+        Show the simulation's progress bar.
 
     Economics follow :class:`~funnelkit.Economics`: margin = margin rate x revenue, traffic
     cost = arrivals x cost per visitor per channel, profit = margin - traffic cost; the
     simulation's margin also subtracts the discounts given and its profit the messages' cost,
     which the path leaves out.
+
+    Examples
+    --------
+    >>> import funnelkit as fk
+    >>> base = fk.Base(fk.examples.shop_funnel(), fk.TrafficPlan(1_000))
+    >>> cold = forecast(base, horizon="14D", freq="W", replicates=0)
+    >>> warm = forecast(base, horizon="14D", freq="W", replicates=0, warm_up="60D")
+    >>> bool(warm.expected["purchases"].iloc[0] > cold.expected["purchases"].iloc[0])
+    True
+    >>> forecast(base, fk.TrafficPlan(500), replicates=0)
+    Traceback (most recent call last):
+    ...
+    TypeError: forecast: traffic is given twice, by the Base and as an argument; ...
     """
+    if isinstance(funnel, Base):
+        given = [name for name, value in (("traffic", traffic), ("strategy", strategy), ("economics", economics))
+                 if value is not None]
+        if given:
+            raise TypeError(f"forecast: {' and '.join(given)} {'is' if len(given) == 1 else 'are'} given twice, "
+                            f"by the Base and as an argument; change the Base (base.replace({given[0]}=...)) instead")
+        base = funnel
+        funnel, traffic, strategy, economics = base.funnel, base.traffic, base.strategy, base.economics
+    elif not isinstance(funnel, Funnel):
+        raise TypeError(f"forecast: funnel must be a funnelkit Funnel or Base, got {type(funnel).__name__}")
+    if traffic is None:
+        raise TypeError("forecast: traffic is required with a funnel (a TrafficPlan or visitors per day)")
     if freq not in _FREQUENCIES:
         raise ValueError(f"freq must be one of {', '.join(_FREQUENCIES)}, got {freq!r}")
     if not (0.0 <= q[0] < q[1] <= 1.0):
@@ -115,9 +182,17 @@ def forecast(funnel: Funnel, traffic: TrafficPlan | float, strategy: Strategy | 
     plan = traffic if isinstance(traffic, TrafficPlan) else TrafficPlan(float(traffic))
     economics = Economics() if economics is None else economics
     origin = DEFAULT_START if start is None else pd.Timestamp(start).normalize()
-    path = expected_path(funnel, plan, strategy=strategy, horizon=horizon, start=origin, substeps=substeps)
-    days = len(path)
-    per_channel = np.asarray(plan._expected(origin, days), dtype=np.float64)
+    unit = funnel.time_unit
+    day = day_length(unit)
+    warm = _warm_up_days(warm_up, unit, plan)
+    run_plan = _earlier(plan, warm)
+    run_start = origin - pd.Timedelta(days=warm)
+    run_horizon: Duration = horizon if warm == 0 else to_units(horizon, unit, "horizon") + warm * day
+    path = expected_path(funnel, run_plan, strategy=strategy, horizon=run_horizon, start=run_start,
+                         substeps=substeps)
+    days = len(path) - warm
+    per_channel = np.asarray(run_plan._expected(run_start, warm + days), dtype=np.float64)[warm:]
+    path = path.iloc[warm:]
     daily = pd.DataFrame(index=path.index)
     daily["arrivals"] = path["arrivals"]
     daily["purchases"] = path["purchases"]
@@ -132,10 +207,10 @@ def forecast(funnel: Funnel, traffic: TrafficPlan | float, strategy: Strategy | 
     simulation = None
     simulated = pd.DataFrame(index=expected.index)
     if replicates > 0:
-        simulation = simulate(funnel, plan, strategy, horizon=horizon, replicates=replicates, seed=seed, start=origin,
-                              economics=economics, progress=progress)
+        simulation = simulate(funnel, run_plan, strategy, horizon=run_horizon, replicates=replicates, seed=seed,
+                              start=run_start, economics=economics, progress=progress)
         for metric in FLOWS:
-            per_replicate = simulation.per_replicate(metric)  # days x replicates
+            per_replicate = simulation.per_replicate(metric).iloc[warm:]  # days x replicates
             if freq != "D":
                 per_replicate = per_replicate.resample(rule).sum()
             values = per_replicate.to_numpy(dtype=np.float64)
@@ -144,4 +219,32 @@ def forecast(funnel: Funnel, traffic: TrafficPlan | float, strategy: Strategy | 
             simulated[f"{metric}_high"] = np.quantile(values, q[1], axis=1)
     if not math.isfinite(float(expected["revenue"].sum())):
         raise ValueError("the expected path is not finite")  # a guard; the engine checks its inputs
-    return Forecast(expected=expected, simulated=simulated, simulation=simulation, freq=freq, q=q)
+    return Forecast(expected=expected, simulated=simulated, simulation=simulation, freq=freq, q=q, funnel=funnel,
+                    start=origin, warm_up_days=warm)
+
+
+def _warm_up_days(warm_up: Duration | None, unit: str, plan: TrafficPlan) -> int:
+    """``warm_up`` as a whole number of days (0 for None)."""
+    if warm_up is None:
+        return 0
+    days = to_units(warm_up, unit, "warm_up") / day_length(unit)
+    whole = round(days)
+    if not math.isfinite(days) or abs(days - whole) > 1e-9:
+        raise ValueError(f"warm_up must be a whole number of days (e.g. '60D'), got {warm_up!r}")
+    if whole and plan.exact_counts:
+        raise ValueError("warm_up needs a traffic plan of daily visitors, not a cohort (which arrives on the "
+                         "first day only)")
+    return int(whole)
+
+
+def _earlier(plan: TrafficPlan, days: int) -> TrafficPlan:
+    """``plan`` started ``days`` earlier: the same traffic on every calendar day from the
+    original start on (growth is counted from day 0, so the base level is scaled down)."""
+    if days == 0 or plan.growth == 0.0:
+        return plan
+    factor = (1.0 + plan.growth) ** (-days / 30.0)
+    if plan.visitors_per_day is not None:
+        return dataclasses.replace(plan, visitors_per_day=plan.visitors_per_day * factor)
+    channels = [dataclasses.replace(c, visitors_per_day=c.visitors_per_day * factor)
+                for c in plan.channels or ()]
+    return dataclasses.replace(plan, channels=channels)

@@ -1,5 +1,5 @@
-"""Changes to the trigger strategy, by trigger (or campaign) name: a step's delay or discount,
-a trigger switched off, control shares.
+"""Changes to the trigger strategy, by trigger (or campaign) name: a step's delay, discount or
+effect, a trigger switched off, control shares.
 
     >>> TriggerOff("abandoned cart").label()
     "'abandoned cart' off"
@@ -8,15 +8,16 @@ a trigger switched off, control shares.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from funnelkit._edges import is_real_number
-from funnelkit.errors import StrategyError
+from funnelkit._trigger_kinds import Effect, MoveTo, OddsMultiplier, TriggerEffect
+from funnelkit.errors import StrategyError, UnknownStageError
 from funnelkit.forecasting._change import (
     Change,
     ScenarioError,
@@ -30,9 +31,9 @@ from funnelkit.forecasting._change import (
 from funnelkit.forecasting.base import Base
 from funnelkit.simulation._durations import Duration, duration_json, to_units
 from funnelkit.simulation.strategy import Strategy
-from funnelkit.simulation.triggers import Campaign, Message, Trigger
+from funnelkit.simulation.triggers import Campaign, Message, Trigger, effect_from_dict, effect_to_dict
 
-__all__ = ["ControlShare", "TriggerDelay", "TriggerDiscount", "TriggerOff"]
+__all__ = ["ControlShare", "MessageEffect", "TriggerDelay", "TriggerDiscount", "TriggerOff"]
 
 
 # -- the trigger strategy --------------------------------------------------------------------
@@ -172,6 +173,78 @@ class TriggerDiscount(Change):
         strategy = _strategy(base, where)
         sender = _sender(strategy, self.trigger, where)
         edited = _edit_steps(sender, self.step, lambda m: dataclasses.replace(m, discount=self.discount), where)
+        return base.replace(strategy=_with_sender(strategy, self.trigger, edited))
+
+
+def _effect_label(effect: Effect | None) -> str:
+    if effect is None:
+        return "none"
+    if isinstance(effect, MoveTo):
+        return f"move to {effect.stage} p={effect.probability:g}"
+    if isinstance(effect, OddsMultiplier):
+        toward = "" if effect.toward is None else f" toward {', '.join(effect.toward)}"
+        return f"odds x{effect.multiplier:g}{toward}"
+    return f"{effect.type_name()}({', '.join(f'{k}={v!r}' for k, v in effect.params().items())})"
+
+
+@dataclass(frozen=True)
+class MessageEffect(Change):
+    """Set what an opened message does: the ``effect`` (:class:`~funnelkit.MoveTo`,
+    :class:`~funnelkit.OddsMultiplier`, a registered :class:`~funnelkit.TriggerEffect`, or
+    None: the message only costs and carries its offer) of a trigger's step (from 1; None:
+    every step) or of a campaign's message (step 1 or None).
+
+    An offer's response to its discount is an assumption a shop measures; pairing this change
+    with :class:`TriggerDiscount` on one grid or search axis (a list of changes made together)
+    makes each discount carry its own response:
+
+    >>> import funnelkit as fk
+    >>> offer = lambda d: [TriggerDiscount("abandoned cart", d, step=2),
+    ...                    MessageEffect("abandoned cart", 2, fk.MoveTo("checkout", 0.10 + 0.8 * d))]
+    >>> [c.label() for c in offer(0.1)]
+    ["discount('abandoned cart' step 2) = 0.1", "effect('abandoned cart' step 2) = move to checkout p=0.18"]
+
+    In a scenario document the effect is written as in a strategy document
+    (``{"type": "move", "stage": "checkout", "probability": 0.18}``); a Python effect must be
+    registered to be saved.
+    """
+
+    kind: ClassVar[str] = "message_effect"
+    trigger: str
+    step: int | None
+    effect: Effect | None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "trigger", _name(self.trigger, "MessageEffect.trigger"))
+        object.__setattr__(self, "step", _step(self.step, "MessageEffect.step"))
+        effect: Any = self.effect
+        if isinstance(effect, Mapping):  # from a scenario document
+            effect = effect_from_dict(effect, "MessageEffect.effect")
+        if effect is not None and not isinstance(effect, (MoveTo, OddsMultiplier, TriggerEffect)):
+            raise ScenarioError(f"MessageEffect.effect must be MoveTo, OddsMultiplier, a fk.TriggerEffect or None, "
+                                f"got {type(effect).__name__}", subject="MessageEffect.effect")
+        object.__setattr__(self, "effect", effect)
+
+    def label(self) -> str:
+        which = f"{self.trigger!r}" + ("" if self.step is None else f" step {self.step}")
+        return f"effect({which}) = {_effect_label(self.effect)}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"kind": "message_effect", "trigger": ..., "step": ..., "effect": {...} or None}``."""
+        return {"kind": self.kind, "trigger": self.trigger, "step": self.step,
+                "effect": None if self.effect is None else effect_to_dict(self.effect)}
+
+    def apply(self, base: Base) -> Base:
+        """A new strategy whose step(s) have the effect; the stages it names must be the funnel's."""
+        where = self.label()
+        strategy = _strategy(base, where)
+        sender = _sender(strategy, self.trigger, where)
+        named = ([self.effect.stage] if isinstance(self.effect, MoveTo) else
+                 list(self.effect.toward or []) if isinstance(self.effect, OddsMultiplier) else [])
+        for stage in named:
+            if stage not in base.funnel:
+                raise UnknownStageError(f"{where}: the funnel has no stage {stage!r}", subject=stage)
+        edited = _edit_steps(sender, self.step, lambda m: dataclasses.replace(m, effect=self.effect), where)
         return base.replace(strategy=_with_sender(strategy, self.trigger, edited))
 
 

@@ -1,7 +1,9 @@
 """Unit economics of a shop, the way marketers define them, from a simulation or plain totals.
 
 :func:`unit_economics` turns a :class:`~funnelkit.simulation.results.Simulation` (its replicate
-totals, per-channel traffic and per-sender message costs) or a mapping of totals into one tidy
+totals, per-channel traffic and per-sender message costs), a
+:class:`~funnelkit.forecasting.forecast.Forecast` (its simulation over the forecast's days) or a
+mapping of totals into one tidy
 table, every metric with its formula; :func:`decompose` splits a change in revenue (or profit)
 between two of them into the part due to each factor of the sales-volume identity
 
@@ -49,7 +51,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -58,6 +60,10 @@ from funnelkit.analysis import Path
 from funnelkit.errors import ForecastError
 from funnelkit.simulation.economics import Economics
 from funnelkit.simulation.results import Simulation
+
+if TYPE_CHECKING:
+    from funnelkit.forecasting.forecast import Forecast
+    from funnelkit.funnel import Funnel
 
 __all__ = ["FACTORS", "PERIODS", "UnitEconomics", "decompose", "unit_economics"]
 
@@ -148,7 +154,7 @@ class UnitEconomics:
 
 
 def unit_economics(
-    source: Simulation | Mapping[str, Any],
+    source: Simulation | Forecast | Mapping[str, Any],
     *,
     economics: Economics | None = None,
     per: str = "total",
@@ -163,7 +169,13 @@ def unit_economics(
         A :class:`~funnelkit.simulation.results.Simulation` (``fk.simulate``'s result): values
         from its mean replicate totals, intervals from the replicates; ``visitors`` are its
         ``leads`` (arrivals plus any initial population: everyone who could buy), ``buyers``
-        its first purchases, ``orders`` its purchases. Or a mapping of totals: ``visitors``,
+        its first purchases, ``orders`` its purchases. Or a
+        :class:`~funnelkit.forecasting.forecast.Forecast` made with ``replicates`` > 0: its
+        simulation over the forecast's days (with a ``warm_up``, the days before the forecast's
+        start are left out: ``visitors`` are then the forecast days' arrivals, ``buyers`` the
+        first purchases in those days, whenever the buyer arrived, and there are no
+        ``message_cost[<sender>]`` rows, the simulation counting those over the whole run; its
+        ``triggers`` table has them). Or a mapping of totals: ``visitors``,
         ``buyers``, ``orders``, ``revenue`` (required); ``leads``, ``discounts``,
         ``traffic_cost``, ``message_cost`` (default 0), ``margin_rate``, ``days`` (needed for
         ``per`` other than ``"total"`` and for ``payback_days``) and ``stages`` (stage ->
@@ -183,9 +195,11 @@ def unit_economics(
     steps:
         The stages of the main path, in order, for the step conversions (entries into a stage /
         entries into the one before): names, or a :class:`~funnelkit.analysis.Path` such as
-        ``funnel.most_likely_path()``. Default: all the stages in the funnel's order (the
-        simulation does not know which stages are absorbing, so a step *into* a failure stage
-        may appear: give the path to leave it out).
+        ``funnel.most_likely_path()``. Default: with a forecast, its funnel's most likely path
+        to a success stage (``visit -> ... -> paid``); with a simulation or totals, which do
+        not carry the funnel, all the stages in the funnel's order (a step *into* a failure
+        stage, such as ``step[paid->unsubscribed]``, may then appear: give the path to leave
+        it out).
 
     Returns
     -------
@@ -209,11 +223,21 @@ def unit_economics(
         raise ForecastError(f"unit_economics: per must be one of {list(PERIODS)}, got {per!r}", subject="per")
     if economics is not None and not isinstance(economics, Economics):
         raise TypeError(f"economics must be a funnelkit Economics, got {type(economics).__name__}")
+    from funnelkit.forecasting.forecast import Forecast
+
+    if isinstance(source, Forecast):
+        if source.simulation is None:
+            raise ForecastError("unit_economics: the forecast was made with replicates=0 (the expected path "
+                                "only); forecast again with replicates > 0 for its unit economics",
+                                subject="replicates")
+        return _from_simulation(source.simulation, economics, per, lead_stage, steps,
+                                skip_days=source.warm_up_days, funnel=source.funnel)
     if isinstance(source, Simulation):
         return _from_simulation(source, economics, per, lead_stage, steps)
     if isinstance(source, Mapping):
         return _from_mapping(source, economics, per, lead_stage, steps)
-    raise TypeError(f"source must be a funnelkit Simulation or a mapping of totals, got {type(source).__name__}")
+    raise TypeError(f"source must be a funnelkit Simulation, Forecast or a mapping of totals, got "
+                    f"{type(source).__name__}")
 
 
 # -- sources ---------------------------------------------------------------------------------
@@ -253,7 +277,8 @@ def _from_mapping(source: Mapping[str, Any], economics: Economics | None, per: s
 
 
 def _from_simulation(sim: Simulation, economics: Economics | None, per: str, lead_stage: str | None,
-                     steps: Sequence[str] | Path | None) -> UnitEconomics:
+                     steps: Sequence[str] | Path | None, *, skip_days: int = 0,
+                     funnel: Funnel | None = None) -> UnitEconomics:
     run = sim._run
     own = run.economics
     if economics is not None and economics.order_value_cv != own.order_value_cv:
@@ -268,9 +293,18 @@ def _from_simulation(sim: Simulation, economics: Economics | None, per: str, lea
     if lead_stage is not None and lead_stage not in stage_names:
         raise ForecastError(f"unit_economics: lead_stage {lead_stage!r} is not a stage of the simulated funnel "
                             f"{stage_names}", subject=lead_stage)
-    rt = sim.replicate_totals
-    days = float(sim.days)
+    if skip_days:  # the totals over the days from ``skip_days`` on (in_<stage> columns are not used)
+        series = {name: values[:, skip_days:] for name, values in sim._per_replicate().items()
+                  if not name.startswith("in_")}
+        rt = pd.DataFrame({name: values.sum(axis=1) for name, values in series.items()})
+        rt["leads"] = rt["arrivals"]
+    else:
+        rt = sim.replicate_totals
+    days = float(sim.days - skip_days)
     scale = _scale(per, days)
+    if steps is None and funnel is not None:
+        main = funnel.most_likely_path()
+        steps = main if len(main.stages) >= 2 else None
 
     def column(name: str) -> np.ndarray:
         values: np.ndarray = rt[name].to_numpy(dtype=np.float64) * scale
@@ -294,7 +328,7 @@ def _from_simulation(sim: Simulation, economics: Economics | None, per: str, lea
             values = column(f"arrivals_{channel}") * float(run.cost_per_visitor[c])
             extra.append((f"traffic_cost[{channel}]", np.array([values.mean()]), values,
                           f"visitors from {channel} * its cost per visitor", "money" + unit_suffix))
-    if len(run.sender_names):
+    if len(run.sender_names) and not skip_days:
         senders = sim.triggers
         for sender in senders.index:
             cost = float(senders.at[sender, "cost"]) * scale
