@@ -38,9 +38,9 @@ def path_totals(base: Base, *, horizon: Any = "90D", start: object = None, subst
     """Sums over ``horizon`` of the forecast's expected flows (:data:`METRICS`) for ``base``.
 
     ``revenue`` is the path's stage values of purchases, ``margin`` = margin rate x revenue,
-    ``traffic_cost`` = expected arrivals x cost per visitor summed over channels, ``profit`` =
-    margin - traffic cost (the path has no messages and no discounts: see
-    :func:`~funnelkit.forecasting.forecast.forecast`). ``quiet`` silences the warning that the path
+    ``traffic_cost`` = expected arrivals x cost per visitor summed over channels,
+    ``message_cost`` = expected messages x their cost, ``profit`` = margin - traffic cost -
+    message cost (the path has no discounts: see :func:`~funnelkit.forecasting.forecast.forecast`). ``quiet`` silences the warning that the path
     leaves part of the strategy out (given once for the base, not for every perturbed copy).
     """
     return totals_and_gaps(base, horizon=horizon, start=start, substeps=substeps, quiet=quiet)[0]

@@ -284,7 +284,8 @@ class _PathCache:
         self.left_out: set[str] = set()
 
     def totals(self, bases: Sequence[Base]) -> list[dict[str, float]]:
-        """Per base: arrivals, purchases, revenue, margin, traffic_cost, profit over the horizon."""
+        """Per base: arrivals, purchases, revenue, margin, traffic_cost, messages, message_cost
+        and profit over the horizon."""
         prepared = [self._prepare(b) for b in bases]
         jobs: dict[object, tuple[Any, ...]] = {}
         for key, _, _, _, job in prepared:
@@ -298,12 +299,14 @@ class _PathCache:
         out = []
         for (key, level, per_channel, base, job), b in zip(prepared, bases, strict=True):
             values = np.asarray(b.funnel._compiled().values, dtype=np.float64)
-            entries = results[key] * level if job is not None else np.zeros(values.size)
+            flows = results[key] * level if job is not None else np.zeros(values.size + 2)
+            entries, messages, message_cost = flows[:-2], float(flows[-2]), float(flows[-1])
             revenue = float(entries @ values)
             margin = base.economics.margin * revenue
             cost = float(per_channel.sum(axis=0) @ np.asarray(base.traffic.cost_per_visitor, dtype=np.float64))
             out.append({"arrivals": level, "purchases": float(entries[values > 0].sum()), "revenue": revenue,
-                        "margin": margin, "traffic_cost": cost, "profit": margin - cost})
+                        "margin": margin, "traffic_cost": cost, "messages": messages, "message_cost": message_cost,
+                        "profit": margin - cost - message_cost})
         return out
 
     def _prepare(self, base: Base) -> tuple[object, float, np.ndarray, Base, tuple[Any, ...] | None]:
@@ -331,10 +334,12 @@ class _PathCache:
         return key, level, per_channel, base, (chain, shape, day, plan)
 
     def _run(self, chain: Any, shape: np.ndarray, day: float, plan: PathPlan) -> np.ndarray:
-        """Expected entries per stage over the horizon for arrivals ``shape`` (one in all)."""
+        """Expected entries per stage, then messages and their cost, over the horizon for
+        arrivals ``shape`` (one in all)."""
         raw = _core.expected_path(chain, shape, day, self.substeps, plan.steps, plan.treated, plan.sends)
-        entries: np.ndarray = np.asarray(raw["entries"], dtype=np.float64).sum(axis=0)
-        return entries
+        entries = np.asarray(raw["entries"], dtype=np.float64).sum(axis=0)
+        messages = np.asarray(raw["messages"], dtype=np.float64).reshape(len(shape), -1).sum(axis=0)
+        return np.concatenate([entries, [messages.sum(), messages @ np.asarray(plan.costs, dtype=np.float64)]])
 
 
 def _structure(funnel: Funnel) -> str | None:

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 __all__ = ["FLOWS", "Forecast", "forecast"]
 
 #: What a forecast reports per period (sums over the period's days).
-FLOWS = ("arrivals", "purchases", "revenue", "margin", "traffic_cost", "profit")
+FLOWS = ("arrivals", "purchases", "revenue", "margin", "traffic_cost", "messages", "message_cost", "profit")
 _FREQUENCIES = {"D": "D", "W": "W-SUN", "M": "MS"}
 
 
@@ -50,8 +50,8 @@ class Forecast:
     ``expected.attrs["not_in_path"]``); ``simulated`` holds the mean and the ``q`` quantile
     band of :func:`funnelkit.simulate` with the whole strategy. Where the path follows the
     whole strategy the two agree on the mean (tested, e.g. with
-    :func:`funnelkit.strategies.must_have`). The path's profit leaves out message costs and
-    discounts (the simulation's includes them). ``table`` puts both side by side:
+    :func:`funnelkit.strategies.must_have`). The path's margin leaves out discounts (the
+    simulation's subtracts them). ``table`` puts both side by side:
     ``<metric>_expected``, ``<metric>_mean``, ``<metric>_low``, ``<metric>_high``.
 
     ``simulation`` is the whole run, the warm-up included (``start`` is the first forecast
@@ -146,9 +146,9 @@ def forecast(funnel: Funnel | Base, traffic: TrafficPlan | float | None = None, 
         Show the simulation's progress bar.
 
     Economics follow :class:`~funnelkit.Economics`: margin = margin rate x revenue, traffic
-    cost = arrivals x cost per visitor per channel, profit = margin - traffic cost; the
-    simulation's margin also subtracts the discounts given and its profit the messages' cost,
-    which the path leaves out.
+    cost = arrivals x cost per visitor per channel, message cost = messages sent x
+    their cost, profit = margin - traffic cost - message cost; the simulation's margin also
+    subtracts the discounts given, which the path leaves out.
 
     Examples
     --------
@@ -199,7 +199,9 @@ def forecast(funnel: Funnel | Base, traffic: TrafficPlan | float | None = None, 
     daily["revenue"] = path["revenue"]
     daily["margin"] = economics.margin * path["revenue"]
     daily["traffic_cost"] = per_channel @ np.asarray(plan.cost_per_visitor, dtype=np.float64)
-    daily["profit"] = daily["margin"] - daily["traffic_cost"]
+    daily["messages"] = path["messages"]
+    daily["message_cost"] = path["message_cost"]
+    daily["profit"] = daily["margin"] - daily["traffic_cost"] - daily["message_cost"]
     rule = _FREQUENCIES[freq]
     expected = daily.resample(rule).sum() if freq != "D" else daily
     expected.attrs["not_in_path"] = list(path.attrs.get("not_in_path", []))
