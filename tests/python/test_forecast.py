@@ -126,3 +126,17 @@ def test_what_the_path_leaves_out_is_named() -> None:
         frame = expected_path(fk.examples.shop_funnel(), 100, strategy=strategy, horizon="15D")
     # A recurring control group; buyers awaiting the purchase triggers' letters.
     assert frame.attrs["not_in_path"] == ["quiet hours", "trigger 'welcome'", "campaign 'friday'", "campaign 'buyers'"]
+
+
+def test_the_paths_messages_agree_with_the_simulation() -> None:
+    # The 20-minute letters fall within a step of the moves they race at 24 substeps (an hour):
+    # 96 substeps (15 minutes) bring the grid's share below the simulation's noise.
+    funnel, strategy = fk.examples.shop_funnel(), fk.strategies.must_have()
+    path = fk.expected_path(funnel, 1_500, strategy=strategy, horizon="91D", substeps=96)
+    sim = fk.simulate(funnel, 1_500, strategy, horizon="91D", replicates=30, seed=13, progress=False)
+    for metric in ("messages", "message_cost"):
+        totals = sim.per_replicate(metric).sum().to_numpy()
+        se = totals.std(ddof=1) / np.sqrt(totals.size)
+        assert abs(totals.mean() - path[metric].sum()) < 4.5 * se, metric
+    coarse = fk.expected_path(funnel, 1_500, strategy=strategy, horizon="91D")
+    assert coarse["messages"].sum() == pytest.approx(path["messages"].sum(), rel=0.01)
