@@ -209,3 +209,20 @@ def test_edge_change_interval_checks_its_arguments():
         edge_change_interval(fit, RemoveEdge("b", "c"), draws=1)
     with pytest.raises(fk.UnknownStageError):
         edge_change_interval(fit, RemoveEdge("b", "nowhere"), draws=2)
+
+
+def test_a_warm_up_counts_from_the_start_like_forecast() -> None:
+    base = fk.Base(fk.examples.shop_funnel(), fk.TrafficPlan(1_000, growth=0.05), fk.strategies.must_have())
+    scenarios = [fk.Scenario("better checkout", [fk.changes.EdgeProbability("checkout", "paid", factor=1.1)])]
+    comparison = fk.compare_scenarios(base, scenarios, horizon="21D", warm_up="30D", replicates=4,
+                                      metrics=["arrivals", "purchases", "message_cost", "profit"])
+    expected = fk.forecast(base, horizon="21D", warm_up="30D", replicates=0).expected.sum()
+    for metric in ("arrivals", "purchases", "message_cost", "profit"):
+        assert comparison.totals.iloc[0][metric] == pytest.approx(expected[metric], rel=1e-9), metric
+    cold = fk.compare_scenarios(base, scenarios, horizon="21D").totals.iloc[0]
+    assert comparison.totals.iloc[0]["purchases"] > 1.1 * cold["purchases"]  # the running shop
+    goal = fk.goal_seek(base, "purchases", 1.05 * expected["purchases"],
+                        lambda x: fk.changes.EdgeProbability("checkout", "paid", probability=x),
+                        bounds=(0.45, 0.6), horizon="21D", warm_up="30D")
+    assert goal.base_value == pytest.approx(expected["purchases"], rel=1e-9)
+    assert goal.x == pytest.approx(0.45 * 1.05, rel=1e-3)  # purchases are proportional to checkout -> paid

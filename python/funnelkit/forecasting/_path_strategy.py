@@ -92,7 +92,8 @@ def path_plan(strategy: Strategy, chain: _core.Chain, unit: str, origin: pd.Time
                     plan.steps.append((s, step.delay, k, reach * step.effect.probability, step.effect.target, 1.0, []))
                 elif isinstance(step.effect, _core.OddsMultiplier):
                     params = step.effect.params()
-                    plan.steps.append((s, step.delay, k, reach, -1, float(params["multiplier"]), list(params["toward"])))
+                    tilt = float(params["multiplier"])
+                    plan.steps.append((s, step.delay, k, reach, -1, tilt, list(params["toward"])))
                 else:  # a message that only costs (a tilt by 1)
                     plan.steps.append((s, step.delay, k, 0.0, -1, 1.0, []))
                 plan.costs.append(step.cost)
@@ -108,8 +109,9 @@ def path_plan(strategy: Strategy, chain: _core.Chain, unit: str, origin: pd.Time
             continue
         treated = 1.0 - campaign.control_share
         message = campaign.message
-        reach = treated * message.delivery * message.open * effect.probability if isinstance(effect, _core.MoveTo) else 0.0
-        target = effect.target if isinstance(effect, _core.MoveTo) else 0
+        reach, target = 0.0, 0  # a message that only costs
+        if isinstance(effect, _core.MoveTo):
+            reach, target = treated * message.delivery * message.open * effect.probability, effect.target
         plan.sends.extend((float(t), audience, target, reach, treated) for t in campaign.times)
         plan.costs.extend(message.cost for _ in campaign.times)
     return plan

@@ -34,25 +34,27 @@ def check_metric(metric: object, where: str) -> str:
 
 
 def path_totals(base: Base, *, horizon: Any = "90D", start: object = None, substeps: int = 24,
-                quiet: bool = False) -> dict[str, float]:
+                warm_up: Any = None, quiet: bool = False) -> dict[str, float]:
     """Sums over ``horizon`` of the forecast's expected flows (:data:`METRICS`) for ``base``.
 
     ``revenue`` is the path's stage values of purchases, ``margin`` = margin rate x revenue,
     ``traffic_cost`` = expected arrivals x cost per visitor summed over channels,
     ``message_cost`` = expected messages x their cost, ``profit`` = margin - traffic cost -
-    message cost (the path has no discounts: see :func:`~funnelkit.forecasting.forecast.forecast`). ``quiet`` silences the warning that the path
-    leaves part of the strategy out (given once for the base, not for every perturbed copy).
+    message cost (the path has no discounts); ``warm_up`` as in
+    :func:`~funnelkit.forecasting.forecast.forecast`. ``quiet`` silences the warning that the
+    path leaves part of the strategy out (given once for the base, not for every perturbed
+    copy).
     """
-    return totals_and_gaps(base, horizon=horizon, start=start, substeps=substeps, quiet=quiet)[0]
+    return totals_and_gaps(base, horizon=horizon, start=start, substeps=substeps, warm_up=warm_up, quiet=quiet)[0]
 
 
-def totals_and_gaps(base: Base, *, horizon: Any, start: object, substeps: int,
-                    quiet: bool) -> tuple[dict[str, float], list[str]]:
+def totals_and_gaps(base: Base, *, horizon: Any, start: object, substeps: int, quiet: bool,
+                    warm_up: Any = None) -> tuple[dict[str, float], list[str]]:
     """:func:`path_totals` and what of the strategy the path leaves out."""
     with warnings.catch_warnings():
         if quiet:
             warnings.simplefilter("ignore")
         result = forecast(base.funnel, base.traffic, base.strategy, horizon=horizon, start=start,
-                          economics=base.economics, replicates=0, substeps=substeps, progress=False)
+                          economics=base.economics, replicates=0, substeps=substeps, warm_up=warm_up, progress=False)
     sums = result.expected[list(METRICS)].sum(axis=0)
     return {metric: float(sums[metric]) for metric in METRICS}, list(result.expected.attrs.get("not_in_path", []))

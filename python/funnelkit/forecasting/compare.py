@@ -55,10 +55,10 @@ import pandas as pd
 
 from funnelkit import _core
 from funnelkit.errors import UnknownDistributionError
+from funnelkit.forecasting._path_strategy import PathPlan, path_plan
 from funnelkit.forecasting.base import Base
 from funnelkit.forecasting.edge_interval import EdgeChangeInterval, edge_change_interval
-from funnelkit.forecasting.forecast import FLOWS
-from funnelkit.forecasting._path_strategy import PathPlan, path_plan
+from funnelkit.forecasting.forecast import FLOWS, _earlier, _warm_up_days
 from funnelkit.forecasting.scenario import Scenario
 from funnelkit.simulation._durations import Duration, day_length, to_units
 from funnelkit.simulation.results import _paired
@@ -181,6 +181,7 @@ def compare_scenarios(
     metrics: Sequence[str] = ("purchases", "revenue", "profit"),
     start: object = None,
     substeps: int = 24,
+    warm_up: Duration | None = None,
     threads: int | None = None,
     progress: bool = False,
 ) -> ScenarioComparison:
@@ -194,6 +195,10 @@ def compare_scenarios(
         The scenarios (distinct names), e.g. from :func:`~funnelkit.forecasting.scenario.grid`.
     horizon, start, substeps:
         As for :func:`~funnelkit.forecasting.path.expected_path`.
+    warm_up:
+        As for :func:`~funnelkit.forecasting.forecast.forecast`: the path and the simulations
+        start this long before ``start`` (a shop already running) and the totals count from
+        ``start``.
     replicates, seed:
         With ``replicates`` > 0, also :func:`funnelkit.simulate` the base and each scenario
         with the same seed (common random numbers) for the paired delta and its interval.
@@ -201,7 +206,7 @@ def compare_scenarios(
         Expected paths computed at once (default: every core).
     metrics:
         Any of ``arrivals``, ``purchases``, ``revenue``, ``margin``, ``traffic_cost``,
-        ``profit``.
+        ``messages``, ``message_cost``, ``profit``.
 
     The formulas are in the module's docstring.
     """
@@ -225,7 +230,7 @@ def compare_scenarios(
     origin = DEFAULT_START if start is None else pd.Timestamp(start).normalize()
 
     began = time.perf_counter()
-    paths = _PathCache(horizon, origin, substeps, threads)
+    paths = _PathCache(horizon, origin, substeps, threads, warm_up)
     applied = [scenario.apply(base) for scenario in scenarios]
     base_totals, *totals = paths.totals([base, *applied])
     if paths.left_out:
@@ -249,9 +254,13 @@ def compare_scenarios(
     if replicates > 0:
         began = time.perf_counter()
         for name, b in [(base_name, base), *zip(names, applied, strict=True)]:
-            simulation = simulate(b.funnel, b.traffic, b.strategy, horizon=horizon, replicates=int(replicates),
-                                  seed=seed, start=origin, economics=b.economics, progress=progress)
-            replicate_totals[name] = simulation.replicate_totals[metrics]
+            warm = _warm_up_days(warm_up, b.funnel.time_unit, b.traffic)
+            span = to_units(horizon, b.funnel.time_unit, "horizon") + warm * day_length(b.funnel.time_unit)
+            simulation = simulate(b.funnel, _earlier(b.traffic, warm), b.strategy, horizon=span,
+                                  replicates=int(replicates), seed=seed, start=origin - pd.Timedelta(days=warm),
+                                  economics=b.economics, progress=progress)
+            replicate_totals[name] = (simulation.replicate_totals[metrics] if warm == 0 else pd.DataFrame(
+                {m: simulation.per_replicate(m).iloc[warm:].sum(axis=0) for m in metrics}))
         simulation_s = time.perf_counter() - began
         reference_runs = replicate_totals[base_name]
         for k, (name, metric) in enumerate((n, m) for n in names for m in metrics):
@@ -274,10 +283,11 @@ class _PathCache:
     arrivals: entries(c x a) = c x entries(a)). Distinct paths run on ``threads`` threads (the
     engine releases the GIL)."""
 
-    def __init__(self, horizon: Duration, origin: pd.Timestamp, substeps: int, threads: int | None) -> None:
+    def __init__(self, horizon: Duration, origin: pd.Timestamp, substeps: int, threads: int | None,
+                 warm_up: Duration | None = None) -> None:
         if isinstance(substeps, bool) or not isinstance(substeps, (int, np.integer)) or substeps < 1:
             raise ValueError(f"substeps must be a positive integer, got {substeps!r}")
-        self.horizon, self.origin, self.substeps = horizon, origin, int(substeps)
+        self.horizon, self.origin, self.substeps, self.warm_up = horizon, origin, int(substeps), warm_up
         self.threads = threads or os.cpu_count() or 1
         self.computed = 0
         self.reused = 0
@@ -304,7 +314,8 @@ class _PathCache:
             revenue = float(entries @ values)
             margin = base.economics.margin * revenue
             cost = float(per_channel.sum(axis=0) @ np.asarray(base.traffic.cost_per_visitor, dtype=np.float64))
-            out.append({"arrivals": level, "purchases": float(entries[values > 0].sum()), "revenue": revenue,
+            out.append({"arrivals": float(per_channel.sum()), "purchases": float(entries[values > 0].sum()),
+                        "revenue": revenue,
                         "margin": margin, "traffic_cost": cost, "messages": messages, "message_cost": message_cost,
                         "profit": margin - cost - message_cost})
         return out
@@ -320,25 +331,30 @@ class _PathCache:
         if not (span > 0 and math.isfinite(span)):
             raise ValueError(f"horizon must be positive and finite, got {self.horizon!r}")
         days = math.ceil(span / day - 1e-9)
-        per_channel = np.asarray(base.traffic._expected(self.origin, days), dtype=np.float64)
-        arrivals = per_channel.sum(axis=1)
+        # A warm-up runs the path from `warm` days earlier; totals count from the start.
+        warm = _warm_up_days(self.warm_up, unit, base.traffic)
+        run_origin = self.origin - pd.Timedelta(days=warm)
+        run = np.asarray(_earlier(base.traffic, warm)._expected(run_origin, warm + days), dtype=np.float64)
+        per_channel = run[warm:]
+        arrivals = run.sum(axis=1)
         level = float(arrivals.sum())
         if level <= 0.0:
             return None, 0.0, per_channel, base, None
-        plan = PathPlan() if base.strategy is None else path_plan(base.strategy, chain, unit, self.origin, span)
+        plan = (PathPlan() if base.strategy is None
+                else path_plan(base.strategy, chain, unit, run_origin, span + warm * day))
         self.left_out.update(plan.left_out)
         shape = arrivals / level
         structure = _structure(funnel)
-        key: object = ((structure, plan.key(), np.round(shape, 12).tobytes()) if structure is not None
+        key: object = ((structure, plan.key(), warm, np.round(shape, 12).tobytes()) if structure is not None
                        else object())
-        return key, level, per_channel, base, (chain, shape, day, plan)
+        return key, level, per_channel, base, (chain, shape, day, plan, warm)
 
-    def _run(self, chain: Any, shape: np.ndarray, day: float, plan: PathPlan) -> np.ndarray:
-        """Expected entries per stage, then messages and their cost, over the horizon for
+    def _run(self, chain: Any, shape: np.ndarray, day: float, plan: PathPlan, warm: int) -> np.ndarray:
+        """Expected entries per stage, then messages and their cost, from day ``warm`` on, for
         arrivals ``shape`` (one in all)."""
         raw = _core.expected_path(chain, shape, day, self.substeps, plan.steps, plan.treated, plan.sends)
-        entries = np.asarray(raw["entries"], dtype=np.float64).sum(axis=0)
-        messages = np.asarray(raw["messages"], dtype=np.float64).reshape(len(shape), -1).sum(axis=0)
+        entries = np.asarray(raw["entries"], dtype=np.float64)[warm:].sum(axis=0)
+        messages = np.asarray(raw["messages"], dtype=np.float64).reshape(len(shape), -1)[warm:].sum(axis=0)
         return np.concatenate([entries, [messages.sum(), messages @ np.asarray(plan.costs, dtype=np.float64)]])
 
 

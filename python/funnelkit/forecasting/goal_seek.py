@@ -99,7 +99,7 @@ class GoalResult:
 
 def goal_seek(base: Base, target_metric: str, target_value: float, change_factory: Callable[[float], Changes], *,
               bounds: tuple[float, float], horizon: Any = "90D", start: object = None, substeps: int = 24,
-              samples: int = 9, xtol: float | None = None) -> GoalResult:
+              warm_up: Any = None, samples: int = 9, xtol: float | None = None) -> GoalResult:
     """The magnitude ``x`` within ``bounds`` for which ``change_factory(x)`` applied to
     ``base`` brings ``target_metric`` (summed over ``horizon`` on the expected-value path) to
     ``target_value``.
@@ -109,7 +109,8 @@ def goal_seek(base: Base, target_metric: str, target_value: float, change_factor
     base:
         The funnel, traffic, strategy and economics.
     target_metric:
-        Any of ``arrivals``, ``purchases``, ``revenue``, ``margin``, ``traffic_cost``, ``profit``.
+        Any of ``arrivals``, ``purchases``, ``revenue``, ``margin``, ``traffic_cost``,
+        ``messages``, ``message_cost``, ``profit``.
     target_value:
         The metric's total over the horizon to reach.
     change_factory:
@@ -118,6 +119,8 @@ def goal_seek(base: Base, target_metric: str, target_value: float, change_factor
         ``lambda x: ChannelTraffic(factor=x)``.
     bounds:
         ``(low, high)``: where to look; every x in it must give a change the base can take.
+    horizon, start, substeps, warm_up:
+        As in :func:`~funnelkit.forecasting.forecast.forecast`.
     samples:
         Points of the bounds evaluated to find a bracket (at least 2).
     xtol:
@@ -143,7 +146,7 @@ def goal_seek(base: Base, target_metric: str, target_value: float, change_factor
     tolerance = 1e-12 * (high - low) if xtol is None else _finite(xtol, "xtol")
     if tolerance <= 0:
         raise GoalSeekError(f"goal_seek: xtol must be > 0, got {xtol!r}", subject="xtol")
-    options: dict[str, Any] = {"horizon": horizon, "start": start, "substeps": substeps}
+    options: dict[str, Any] = {"horizon": horizon, "start": start, "substeps": substeps, "warm_up": warm_up}
     evaluations = 0
 
     def metric_at(x: float) -> float:

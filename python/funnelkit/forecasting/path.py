@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 
 from funnelkit import _core
+from funnelkit.forecasting._path_strategy import PathPlan, path_plan
 from funnelkit.simulation._durations import Duration, day_length, to_units
 from funnelkit.simulation.run import DEFAULT_START
-from funnelkit.forecasting._path_strategy import PathPlan, path_plan
 from funnelkit.simulation.strategy import Strategy
 from funnelkit.simulation.traffic import TrafficPlan
 

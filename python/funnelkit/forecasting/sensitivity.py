@@ -254,7 +254,7 @@ class Sensitivity:
 
 def sensitivity(base: Base, *, horizon: Any = "90D", metrics: Sequence[str] = ("revenue", "profit"),
                 step: float = 0.01, changes: Sequence[Parameter | str] | None = None, start: object = None,
-                substeps: int = 24) -> Sensitivity:
+                substeps: int = 24, warm_up: Any = None) -> Sensitivity:
     """The elasticity of each metric, summed over ``horizon`` on the expected-value path, to
     each parameter of ``base``, by central finite differences of relative size ``step``
     (formulas in the module's docstring).
@@ -263,10 +263,12 @@ def sensitivity(base: Base, *, horizon: Any = "90D", metrics: Sequence[str] = ("
     ----------
     base:
         The funnel, traffic, strategy and economics.
-    horizon, start, substeps:
-        As in :func:`~funnelkit.forecasting.forecast.forecast`.
+    horizon, start, substeps, warm_up:
+        As in :func:`~funnelkit.forecasting.forecast.forecast` (``warm_up="60D"``: a shop that
+        is already running at ``start``).
     metrics:
-        Any of ``arrivals``, ``purchases``, ``revenue``, ``margin``, ``traffic_cost``, ``profit``.
+        Any of ``arrivals``, ``purchases``, ``revenue``, ``margin``, ``traffic_cost``,
+        ``messages``, ``message_cost``, ``profit``.
     step:
         The relative change h, in (0, 0.5].
     changes:
@@ -284,7 +286,7 @@ def sensitivity(base: Base, *, horizon: Any = "90D", metrics: Sequence[str] = ("
         raise ForecastError(f"sensitivity: step must be in (0, 0.5], got {step!r}", subject="step")
     h = float(step)
     params = _chosen_parameters(base, changes)
-    options: dict[str, Any] = {"horizon": horizon, "start": start, "substeps": substeps}
+    options: dict[str, Any] = {"horizon": horizon, "start": start, "substeps": substeps, "warm_up": warm_up}
     m0, gaps = totals_and_gaps(base, quiet=False, **options)
 
     def totals(factor: float, p: Parameter) -> dict[str, float]:
