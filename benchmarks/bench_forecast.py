@@ -35,8 +35,8 @@
 Each measurement runs in a forked worker (``--cap`` seconds), best of ``--runs``. Results go
 to benchmarks/results/forecast-<label>.json.
 
-    python benchmarks/bench_forecast.py            # about a minute
-    python benchmarks/bench_forecast.py --large    # + a 50-stage loop and two years
+    python benchmarks/bench_forecast.py            # about a minute and a half (2 cores)
+    python benchmarks/bench_forecast.py --large    # + a 50-stage loop and two years; the optimisation a year
 """
 
 from __future__ import annotations
@@ -427,7 +427,7 @@ def machine() -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--large", action="store_true", help="add a 50-stage loop and a two-year horizon (the grid stays the same)")
+    parser.add_argument("--large", action="store_true", help="add a 50-stage loop and a two-year horizon; optimise over a year (the grid stays the same)")
     parser.add_argument("--substeps", type=int, default=24, help="fine steps per day (default 24, the path's)")
     parser.add_argument("--runs", type=int, default=3, help="runs per path contender, the best counts (default 3)")
     parser.add_argument("--grid-runs", type=int, default=1, help="runs per grid contender (default 1)")
