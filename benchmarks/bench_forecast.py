@@ -22,19 +22,27 @@
    (analytic, every core and one thread) against the naive loop a user would write: for each
    scenario ``scenario.apply(base)`` and ``expected_path`` of the result, totals summed (one
    thread). The totals must agree within 1e-9 (relative).
-3. **optimisation** — placeholder: the 100-point strategy optimisation waits for
-   ``optimize_strategy`` (another branch); nothing is timed here.
+3. **optimisation** — ``fk.optimize_strategy`` over 100 settings of ``fk.strategies.must_have()``'s
+   abandoned-cart trigger on the shop funnel (the grid's two channels, 2,000 visitors a day;
+   a quarter, 20 replicates, seed 0; ``--large``: a year): its two delays (5 pairs) x the
+   offer's discount (5) x e-mail or SMS x on/off, against the plain loop a user writes:
+   ``fk.simulate`` of the base and of each candidate's ``scenario.apply(base)`` with the same
+   replicates and seed, the best the feasible (here: every) candidate with the highest mean
+   profit. Reported: both times, loop / optimize_strategy, the simulations each ran, whether
+   they pick the same best and the largest difference of the candidates' mean profits
+   (common random numbers and one seed: they must be equal).
 
 Each measurement runs in a forked worker (``--cap`` seconds), best of ``--runs``. Results go
 to benchmarks/results/forecast-<label>.json.
 
-    python benchmarks/bench_forecast.py            # about a minute
-    python benchmarks/bench_forecast.py --large    # + a 50-stage loop and two years
+    python benchmarks/bench_forecast.py            # about a minute and a half (2 cores)
+    python benchmarks/bench_forecast.py --large    # + a 50-stage loop and two years; the optimisation a year
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import json
 import math
@@ -53,12 +61,14 @@ from workers import capped, cpu_model, usable_cores
 
 import funnelkit as fk
 from funnelkit import _core
+from funnelkit.forecasting._change import Change
 from funnelkit.forecasting.base import Base
 from funnelkit.forecasting.compare import compare_scenarios
 from funnelkit.forecasting.funnel_changes import EdgeProbability
 from funnelkit.forecasting.market_changes import ChannelTraffic, Margin
 from funnelkit.forecasting.path import expected_path
 from funnelkit.forecasting.scenario import Scenario, grid
+from funnelkit.forecasting.strategy_changes import TriggerDelay, TriggerDiscount, TriggerOff
 from funnelkit.simulation.run import DEFAULT_START
 
 HERE = Path(__file__).resolve().parent
@@ -239,11 +249,117 @@ def grid_rows(size: int, days: int, substeps: int, runs: int, cap: float) -> lis
     return rows
 
 
-# -- 3. the optimisation (placeholder) ----------------------------------------------------
-OPTIMISATION_PLACEHOLDER = {
-    "section": "100-point strategy optimisation",
-    "status": "placeholder: not measured (optimize_strategy is being written on another branch)",
-}
+# -- 3. the strategy optimisation ----------------------------------------------------------
+CART = "abandoned cart"
+
+
+@dataclasses.dataclass(frozen=True)
+class TriggerChannel(Change):
+    """Every step of a trigger sent on ``channel`` with that channel's default cost and open
+    rate (fk.changes has no channel change; this one is the benchmark's)."""
+
+    kind = "trigger_channel"
+    trigger: str
+    channel: str
+
+    def label(self) -> str:
+        return f"channel({self.trigger!r}) = {self.channel}"
+
+    def apply(self, base: Base) -> Base:
+        assert base.strategy is not None
+        triggers = [dataclasses.replace(t, steps=tuple(dataclasses.replace(m, channel=self.channel, cost=None,
+                                                                           open=None) for m in t.steps))
+                    if t.name == self.trigger else t for t in base.strategy.triggers]
+        return base.replace(strategy=base.strategy.with_(triggers=triggers))
+
+
+def optimisation_base(visitors: float) -> Base:
+    channels = [fk.Channel("search", share=0.6, cost_per_visitor=0.5),
+                fk.Channel("social", share=0.4, cost_per_visitor=0.3)]
+    plan = fk.TrafficPlan(visitors, channels=channels, weekly=[1, 1, 1, 1, 1, 1.3, 1.3])
+    return Base(fk.examples.shop_funnel(), plan, fk.strategies.must_have(), fk.Economics(margin=0.3))
+
+
+def optimisation_space() -> dict[str, list[Any]]:
+    """5 x 5 x 2 x 2 = 100: the reminder's and the offer's delays, the offer's discount, e-mail
+    or SMS, on or off (last, so that the other axes edit the trigger before it goes)."""
+    delays = [("10min", "12h"), ("20min", "24h"), ("1h", "24h"), ("1h", "48h"), ("4h", "72h")]
+    return {
+        "delays": [[TriggerDelay(CART, after=first, step=1), TriggerDelay(CART, after=offer, step=2)]
+                   for first, offer in delays],
+        "discount": [TriggerDiscount(CART, d, step=2) for d in (0.0, 0.05, 0.1, 0.15, 0.2)],
+        "channel": [None, TriggerChannel(CART, "sms")],
+        "cart": [None, TriggerOff(CART)],
+    }
+
+
+def time_optimize(base: Base, space: dict[str, list[Any]], days: int, replicates: int,
+                  seed: int) -> dict[str, Any]:
+    started = time.perf_counter()
+    result = fk.optimize_strategy(base, space, horizon=f"{days}D", replicates=replicates, seed=seed, progress=False)
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "names": list(result.table.index), "objective": result.table["objective"].to_numpy(),
+            "best": result.best.name, "simulations": int(result.timing["evaluations"]),
+            "distinct": int(result.table["same_as"].isna().sum())}
+
+
+def time_simulate_loop(base: Base, space: dict[str, list[Any]], days: int, replicates: int,
+                       seed: int) -> dict[str, Any]:
+    """What a user writes without optimize_strategy: simulate the base and every candidate
+    with the same replicates and seed, keep the one with the highest mean profit."""
+    started = time.perf_counter()
+    candidates = grid("candidate", **space)
+    runs = {}
+    for name, b in [("(base)", base), *((c.name, c.apply(base)) for c in candidates)]:
+        runs[name] = fk.simulate(b.funnel, b.traffic, b.strategy, horizon=f"{days}D", replicates=replicates,
+                                 seed=seed, economics=b.economics, progress=False).replicate_totals
+    profit = np.array([runs[c.name]["profit"].mean() for c in candidates])
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "names": [c.name for c in candidates], "objective": profit,
+            "best": candidates[int(np.argmax(profit))].name, "simulations": len(runs)}
+
+
+def optimisation_row(visitors: float, days: int, replicates: int, seed: int, cap: float) -> dict[str, Any]:
+    base, space = optimisation_base(visitors), optimisation_space()
+    row: dict[str, Any] = {"candidates": math.prod(len(v) for v in space.values()), "visitors_per_day": visitors,
+                           "days": days, "replicates": replicates, "seed": seed}
+    results = {}
+    for contender, job in (("optimize", lambda: time_optimize(base, space, days, replicates, seed)),
+                           ("loop", lambda: time_simulate_loop(base, space, days, replicates, seed))):
+        status, value, _ = capped(job, cap)
+        if status != "ok":
+            row[f"{contender}_note"] = f"{status} {value or ''}".strip()
+            continue
+        results[contender] = value
+        row |= {f"{contender}_s": value["seconds"], f"{contender}_simulations": value["simulations"],
+                f"{contender}_best": value["best"]}
+        print(f"  {contender}: {fmt_time(value['seconds'])}, {value['simulations']} simulations", flush=True)
+    if "optimize" in results:
+        row["distinct_candidates"] = results["optimize"]["distinct"]
+    for contender, value in results.items():
+        print(f"  {contender}'s best: {value['best']}")
+    if len(results) == 2:
+        ours, theirs = results["optimize"], results["loop"]
+        row["loop_over_optimize"] = theirs["seconds"] / ours["seconds"]
+        row["same_order"] = ours["names"] == theirs["names"]
+        row["max_abs_diff"] = float(np.abs(ours["objective"] - theirs["objective"]).max())
+        row["same_best"] = ours["best"] == theirs["best"]
+        row["agree"] = row["same_order"] and row["same_best"] and row["max_abs_diff"] == 0.0
+    return row
+
+
+def optimisation_table(rows: list[dict[str, Any]]) -> str:
+    body = []
+    for r in rows:
+        body.append([f"{r['candidates']}", f"{r['visitors_per_day']:,.0f}", f"{r['days']}", f"{r['replicates']}",
+                     fmt_time(r.get("optimize_s")) or r.get("optimize_note", ""),
+                     f"{r.get('optimize_simulations', '')}",
+                     fmt_time(r.get("loop_s")) or r.get("loop_note", ""), f"{r.get('loop_simulations', '')}",
+                     fmt_ratio(r.get("loop_over_optimize")), str(r.get("same_best", "")),
+                     f"{r['max_abs_diff']:.0e}" if "max_abs_diff" in r else ""])
+    return markdown(["candidates", "visitors a day", "days", "replicates", "optimize_strategy", "simulations",
+                     "simulate loop", "simulations", "loop / optimize", "same best", "max diff of mean profits"],
+                    body, left=0)
 
 
 # -- reporting ---------------------------------------------------------------------------
@@ -311,13 +427,17 @@ def machine() -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--large", action="store_true", help="add a 50-stage loop and a two-year horizon (the grid stays the same)")
+    parser.add_argument("--large", action="store_true", help="add a 50-stage loop and a two-year horizon; optimise over a year (the grid stays the same)")
     parser.add_argument("--substeps", type=int, default=24, help="fine steps per day (default 24, the path's)")
     parser.add_argument("--runs", type=int, default=3, help="runs per path contender, the best counts (default 3)")
     parser.add_argument("--grid-runs", type=int, default=1, help="runs per grid contender (default 1)")
     parser.add_argument("--grid-size", type=int, default=10, help="values per grid axis (default 10: 1,000)")
     parser.add_argument("--grid-days", type=int, default=90, help="the grid's horizon in days (default 90)")
-    parser.add_argument("--parts", default="path,grid", help="comma-separated: path, grid")
+    parser.add_argument("--parts", default="path,grid,optimisation",
+                        help="comma-separated: path, grid, optimisation")
+    parser.add_argument("--opt-replicates", type=int, default=20, help="the optimisation's replicates (default 20)")
+    parser.add_argument("--opt-visitors", type=float, default=2_000.0,
+                        help="the optimisation's visitors a day (default 2,000)")
     parser.add_argument("--cap", type=float, default=600.0, help="stop a contender after this many seconds")
     parser.add_argument("--json", type=Path, default=None,
                         help="where to write the results (default benchmarks/results/forecast-<default|large>.json)")
@@ -347,13 +467,20 @@ def main() -> None:
         print(f"2. What-if grids over {args.grid_days} days, best of {args.grid_runs}:")
         grids = grid_rows(args.grid_size, args.grid_days, args.substeps, args.grid_runs, args.cap)
         print("\n" + grid_table(grids) + "\n")
-    print(f"3. {OPTIMISATION_PLACEHOLDER['section']}: {OPTIMISATION_PLACEHOLDER['status']}\n")
+    optimisation: list[dict[str, Any]] = []
+    if "optimisation" in parts:
+        days = 365 if args.large else 90
+        print(f"3. A 100-point strategy optimisation over {days} days, {args.opt_replicates} replicates:")
+        optimisation = [optimisation_row(args.opt_visitors, days, args.opt_replicates, 0, args.cap)]
+        print("\n" + optimisation_table(optimisation) + "\n")
     problems = [f"path {r['funnel']}, {r['horizon']}" for r in path if r.get("agree") is False]
     problems += [f"grid {r['grid']}" for r in grids if r.get("agree") is False]
+    problems += ["optimisation" for r in optimisation if r.get("agree") is False]
     for problem in problems:
         print(f"DISAGREEMENT (> {AGREE:g}): {problem}")
     if not problems:
-        print(f"Every contender agrees within {AGREE:g} (paths: of the largest daily entry; grids: relative).")
+        print(f"Every contender agrees within {AGREE:g} (paths: of the largest daily entry; grids: relative; "
+              f"the optimisation: exactly, and on the best).")
     load_after = os.getloadavg()
     print(f"load average after: {' / '.join(f'{x:.2f}' for x in load_after)}")
 
@@ -362,7 +489,7 @@ def main() -> None:
     document = {
         "benchmark": "bench_forecast", "date": datetime.datetime.now().isoformat(timespec="seconds"),
         "machine": info, "load_before": load_before, "load_after": load_after, "options": vars(args) | {
-            "json": str(out)}, "path": path, "grid": grids, "optimisation": OPTIMISATION_PLACEHOLDER,
+            "json": str(out)}, "path": path, "grid": grids, "optimisation": optimisation,
         "disagreements": problems,
     }
     partial = out.with_suffix(".partial")

@@ -11,6 +11,7 @@ import pytest
 from scipy import stats
 
 import funnelkit as fk
+from funnelkit.forecasting import optimize as optimize_module
 from funnelkit.forecasting.base import Base
 from funnelkit.forecasting.changes import ScenarioError, TriggerDelay, TriggerDiscount, TriggerOff
 from funnelkit.forecasting.optimize import (
@@ -95,6 +96,8 @@ def test_a_budget_that_excludes_the_best_chooses_the_next_best(unconstrained):
     assert budget > messages.iloc[1]
     result = optimize_strategy(shop_base(), SPACE, budget=budget, **RUN)
     assert result.table["feasible"].tolist() == [False, True, True]
+    assert result.table["over_budget"].tolist() == [True, False, False]
+    assert not result.table["below_margin"].any()
     # the weak reminder only costs: with the strong one out, no reminder is the next best
     assert result.best.axes == {"reminder": "'strong' off; 'weak' off"}
     assert result.budget == budget
@@ -147,6 +150,8 @@ def test_a_minimum_margin_excludes_discounted_candidates():
     result = optimize_strategy(shop_base(discount=0.1), SPACE, min_margin=0.299, **RUN)
     shares = result.table["margin_share"]
     assert shares.iloc[2] == pytest.approx(0.3) and (shares.iloc[:2] < 0.299).all()
+    assert result.table["below_margin"].tolist() == [True, True, False]
+    assert not result.table["over_budget"].any()
     assert result.best.changes == tuple(NONE)
 
 
@@ -216,3 +221,81 @@ def test_bad_spaces():
         optimize_strategy(shop_base(), {"x": [ONLY_WEAK, ONLY_WEAK]}, **RUN)
     with pytest.raises(OptimizationError, match="other than the table's columns"):
         optimize_strategy(shop_base(), {"objective": [ONLY_WEAK]}, **RUN)
+
+
+def counting_simulate(monkeypatch, stop_at: int | None = None) -> list[fk.Strategy | None]:
+    """Replace the optimiser's simulate by one that records each strategy simulated (and
+    raises KeyboardInterrupt at call ``stop_at``, counted from 1)."""
+    seen: list[fk.Strategy | None] = []
+    real = optimize_module.simulate
+
+    def recording(funnel, traffic, strategy, **kwargs):
+        seen.append(strategy)
+        if stop_at is not None and len(seen) == stop_at:
+            raise KeyboardInterrupt
+        return real(funnel, traffic, strategy, **kwargs)
+
+    monkeypatch.setattr(optimize_module, "simulate", recording)
+    return seen
+
+
+def test_identical_candidates_are_simulated_once_and_say_which_they_repeat(monkeypatch):
+    seen = counting_simulate(monkeypatch)
+    # "strong" off last: both of its delays give the same strategy; 30min is the base's own
+    space = {"delay": [TriggerDelay("strong", after="10min", step=1), TriggerDelay("strong", after="30min", step=1)],
+             "on": [None, TriggerOff("strong")]}
+    result = optimize_strategy(shop_base(), space, **RUN)
+    table = result.table
+    names = list(table.index)
+    assert len(seen) == 3 and result.timing["evaluations"] == 3   # base, 10min, strong off
+    assert table["same_as"].isna().tolist() == [True, True, False, False]
+    assert table["same_as"].iloc[2:].tolist() == ["(base)", names[1]]
+    for repeat, original in ((names[2], "(base)"), (names[3], names[1])):
+        np.testing.assert_array_equal(result.replicate_objective[repeat], result.replicate_objective[original])
+    # independent: the repeated rows hold what simulating them would give
+    for name in names[2:]:
+        applied = result.candidates[names.index(name)].apply(shop_base())
+        run = fk.simulate(applied.funnel, applied.traffic, applied.strategy, economics=applied.economics,
+                          progress=False, **RUN).replicate_totals
+        assert table.loc[name, "objective"] == pytest.approx(run["profit"].mean(), rel=1e-12)
+        assert table.loc[name, "messages"] == pytest.approx(run["messages"].mean(), rel=1e-12)
+    assert table.loc[names[2], "delta"] == 0.0
+
+
+class FakeBar:
+    def __init__(self, total):
+        self.total, self.updates, self.postfix, self.closed = total, 0, "", False
+
+    def update(self, n):
+        self.updates += n
+
+    def set_postfix_str(self, text, refresh=True):
+        self.postfix = text
+
+    def close(self):
+        self.closed = True
+
+
+def test_progress_bar_counts_the_simulations_and_shows_the_top_objective(monkeypatch):
+    assert optimize_module._bar(3, False) is None
+    bars: list[FakeBar] = []
+    monkeypatch.setattr(optimize_module, "_bar", lambda total, enabled: bars.append(FakeBar(total)) or bars[-1])
+    result = optimize_strategy(shop_base(), SPACE, **RUN)
+    (bar,) = bars
+    assert bar.total == bar.updates == 4 and bar.closed
+    assert bar.postfix == f"top profit {result.table['objective'].max():,.2f}"
+
+
+def test_ctrl_c_stops_the_search_and_closes_the_bar(monkeypatch):
+    bars: list[FakeBar] = []
+    monkeypatch.setattr(optimize_module, "_bar", lambda total, enabled: bars.append(FakeBar(total)) or bars[-1])
+    seen = counting_simulate(monkeypatch, stop_at=2)
+    with pytest.raises(KeyboardInterrupt):
+        optimize_strategy(shop_base(), SPACE, **RUN)
+    assert len(seen) == 2 and bars[0].closed and bars[0].updates == 1
+
+
+def test_repr_numbers_the_rows_instead_of_repeating_the_labels(unconstrained):
+    body = repr(unconstrained).splitlines()
+    assert body[1].split()[:2] == ["reminder", "objective"]
+    assert body[2].startswith("0 ") and "candidate [" not in "\n".join(body[1:])

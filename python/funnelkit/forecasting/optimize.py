@@ -29,7 +29,10 @@ Each candidate and the base are simulated with :func:`funnelkit.simulate` over `
 with the same ``seed`` and ``replicates`` R: common random numbers, so every replicate of
 every candidate sees the same arrivals and each lead the same journey until a message
 changes it, and differences between candidates are paired (two identical candidates give
-identical numbers). Per candidate c and replicate r, y_cr is the replicate's total of the
+identical numbers). Candidates that come out identical (the same funnel, traffic, strategy
+and economics once their changes are made: e.g. every delay and discount of a trigger that
+another axis switches off, or a candidate that leaves the base as it is) are simulated once;
+their rows repeat the numbers and ``same_as`` names the candidate (or ``"(base)"``) simulated. Per candidate c and replicate r, y_cr is the replicate's total of the
 ``objective`` (profit by default: margin - discounts - traffic cost - message cost, see
 :class:`~funnelkit.simulation.economics.Economics`).
 
@@ -41,13 +44,24 @@ Table columns (one row per candidate, named like the grid's scenarios):
 * ``messages`` = mean messages sent per replicate over the horizon;
 * ``margin_share`` = mean margin / mean revenue (margin = margin rate x revenue - discounts;
   NaN without revenue);
-* ``feasible``: ``messages <= budget`` and ``margin_share >= min_margin`` (on the means; an
-  absent constraint always holds);
-* ``best``: the chosen candidate.
+* ``over_budget``: ``messages > budget``; ``below_margin``: ``margin_share < min_margin``
+  (NaN counts as below); on the means, False for an absent constraint;
+* ``feasible``: neither;
+* ``best``: the chosen candidate;
+* ``same_as``: the earlier candidate (or ``"(base)"``) with the same simulated strategy whose
+  numbers the row repeats; missing (NaN) for a candidate simulated on its own.
 
 The best candidate is the feasible one with the largest ``objective`` (the first in table
 order on a tie); infeasible candidates stay in the table and are never chosen. When none is
 feasible, :class:`InfeasibleStrategyError` says which constraint binds and by how much.
+
+The best's ``delta`` interval is the paired t interval of that one candidate, as if it had
+been chosen beforehand: it does not allow for having picked the largest of many noisy
+estimates, so with many candidates close together it (and ``objective``) tends to be
+optimistic. To estimate the chosen strategy without that bias, simulate
+:attr:`Optimization.best_base` against the base again with another ``seed``.
+
+Ctrl-C stops the search (``KeyboardInterrupt``, within a simulation too); nothing is returned.
 """
 
 from __future__ import annotations
@@ -79,7 +93,7 @@ __all__ = ["OBJECTIVES", "InfeasibleStrategyError", "Optimization", "Optimizatio
 OBJECTIVES = ("profit", "margin", "revenue", "purchases", "buyers", "conversion")
 #: The numeric columns of :attr:`Optimization.table` (after the axes).
 COLUMNS = ("objective", "low", "high", "delta", "delta_low", "delta_high", "messages", "margin_share",
-           "feasible", "best")
+           "over_budget", "below_margin", "feasible", "best", "same_as")
 #: Above this many combinations a random search draws by rejection instead of a permutation.
 _PERMUTE_LIMIT = 1_000_000
 
@@ -133,7 +147,8 @@ class Optimization:
     replicates: int
     seed: int
     replicate_objective: pd.DataFrame = field(repr=False)
-    #: ``simulation_s``: seconds simulating; ``evaluations``: simulations run (the base included).
+    #: ``simulation_s``: seconds simulating; ``evaluations``: simulations run (the base included,
+    #: identical candidates once).
     timing: dict[str, float] = field(default_factory=dict, repr=False)
 
     # -- the answer --------------------------------------------------------------------------
@@ -226,12 +241,13 @@ class Optimization:
                 f"{self.improvement:+,.2f} against the base (95% {low:,.2f} to {high:,.2f})")
 
     def __repr__(self) -> str:
+        # the row names repeat the axes' labels: rows are shown by number, the axes by label
         with pd.option_context("display.width", 160, "display.max_columns", 20, "display.max_rows", 40):
-            body = self.table.to_string(float_format=lambda v: f"{v:,.6g}", max_rows=40)
+            body = self.table.reset_index(drop=True).to_string(float_format=lambda v: f"{v:,.6g}", max_rows=40)
         return f"{self._title()}\n{body}"
 
     def _repr_html_(self) -> str:
-        ordered = self.table.sort_values("objective", ascending=False)
+        ordered = self.table.reset_index(drop=True).sort_values("objective", ascending=False, kind="stable")
         shown = ordered if len(ordered) <= 50 else ordered.head(50)
         more = "" if shown is ordered else f"<p>... {len(ordered) - 50} more rows (.to_pandas())</p>"
         body = shown.to_html(float_format=lambda v: f"{v:,.4g}", border=0, na_rep="")
@@ -251,7 +267,7 @@ def optimize_strategy(
     method: str = "grid",
     samples: int | None = None,
     start: object = None,
-    progress: bool = False,
+    progress: bool = True,
 ) -> Optimization:
     """The settings in ``space`` that maximise the simulated ``objective`` of ``base``.
 
@@ -277,7 +293,9 @@ def optimize_strategy(
         ``"grid"``: every combination; ``"random"``: ``samples`` distinct combinations drawn
         with ``seed``.
     progress:
-        Print a line per candidate evaluated (candidates done, the objective).
+        Show a progress bar over the simulations (with the top objective so far, before the
+        constraints) when the search lasts more than half a second. Ctrl-C stops the search
+        (``KeyboardInterrupt``).
 
     Raises
     ------
@@ -305,18 +323,31 @@ def optimize_strategy(
     began = time.perf_counter()
     names = ["(base)", *(c.name for c in candidates)]
     bases = [base, *(c.apply(base) for c in candidates)]
+    same = _same_as(bases)
     y: dict[str, np.ndarray] = {}
-    messages, shares = [], []
-    for k, (name, b) in enumerate(zip(names, bases, strict=True)):
-        simulation = simulate(b.funnel, b.traffic, b.strategy, horizon=horizon, replicates=int(replicates),
-                              seed=seed, start=start, economics=b.economics, progress=False)
-        totals = simulation.replicate_totals
-        y[name] = totals[objective].to_numpy(dtype=np.float64)
-        messages.append(float(totals["messages"].mean()))
-        revenue = float(totals["revenue"].mean())
-        shares.append(float(totals["margin"].mean()) / revenue if revenue > 0 else math.nan)
-        if progress:
-            print(f"optimize_strategy: {k}/{len(candidates)} {name}: {objective} {y[name].mean():,.2f}", flush=True)
+    messages, shares = [0.0] * len(bases), [0.0] * len(bases)
+    bar, top = _bar(len(bases) - len(same), progress), -math.inf
+    try:
+        for k, (name, b) in enumerate(zip(names, bases, strict=True)):
+            if k in same:  # identical to an earlier one (common random numbers: identical numbers)
+                y[name], messages[k], shares[k] = y[names[same[k]]], messages[same[k]], shares[same[k]]
+                continue
+            simulation = simulate(b.funnel, b.traffic, b.strategy, horizon=horizon, replicates=int(replicates),
+                                  seed=seed, start=start, economics=b.economics, progress=False)
+            totals = simulation.replicate_totals
+            y[name] = totals[objective].to_numpy(dtype=np.float64)
+            messages[k] = float(totals["messages"].mean())
+            revenue = float(totals["revenue"].mean())
+            shares[k] = float(totals["margin"].mean()) / revenue if revenue > 0 else math.nan
+            if k > 0:
+                top = max(top, float(y[name].mean()))
+            if bar is not None:
+                bar.update(1)
+                if k > 0:
+                    bar.set_postfix_str(f"top {objective} {top:,.2f}", refresh=False)
+    finally:
+        if bar is not None:
+            bar.close()
     simulation_s = time.perf_counter() - began
 
     t = t_quantile(0.975, replicates - 1)
@@ -326,10 +357,13 @@ def optimize_strategy(
         mean, half = float(values.mean()), t * float(values.std(ddof=1)) / math.sqrt(replicates)
         delta, _, delta_low, delta_high = _paired(values - y[names[0]])
         share = shares[k]
-        feasible = (messages[k] <= budget) and (min_margin is None or (not math.isnan(share) and share >= min_margin))
+        over_budget = bool(messages[k] > budget)
+        below_margin = min_margin is not None and (math.isnan(share) or share < min_margin)
         rows.append({**(candidate.axes if candidate is not None else {}), "objective": mean, "low": mean - half,
                      "high": mean + half, "delta": delta, "delta_low": delta_low, "delta_high": delta_high,
-                     "messages": messages[k], "margin_share": share, "feasible": feasible, "best": False})
+                     "messages": messages[k], "margin_share": share, "over_budget": over_budget,
+                     "below_margin": below_margin, "feasible": not (over_budget or below_margin), "best": False,
+                     "same_as": names[same[k]] if k in same else None})
     base_row = pd.Series(rows[0])
     table = pd.DataFrame(rows[1:], index=pd.Index(names[1:], name="candidate"), columns=[*axes, *COLUMNS])
     replicate_objective = pd.DataFrame(y, index=pd.RangeIndex(replicates, name="replicate"))
@@ -349,8 +383,37 @@ def optimize_strategy(
         candidates=tuple(candidates), space_size=size, method=method, budget=None if math.isinf(budget) else budget,
         min_margin=min_margin, horizon=horizon, replicates=int(replicates), seed=int(seed),
         replicate_objective=replicate_objective,
-        timing={"simulation_s": simulation_s, "evaluations": float(len(bases))},
+        timing={"simulation_s": simulation_s, "evaluations": float(len(bases) - len(same))},
     )
+
+
+# -- evaluation ------------------------------------------------------------------------------
+def _same_as(bases: list[Base]) -> dict[int, int]:
+    """``{k: j}`` for each base equal to an earlier one, j the first of them (bucketed by the
+    strategy's and economics' hash, then compared whole: funnel, traffic, strategy, economics)."""
+    buckets: dict[int, list[int]] = {}
+    same: dict[int, int] = {}
+    for k, b in enumerate(bases):
+        try:
+            key = hash((b.strategy, b.economics))
+        except TypeError:  # something unhashable inside: compare with everything
+            key = 0
+        bucket = buckets.setdefault(key, [])
+        match = next((j for j in bucket if bases[j] == b), None)
+        if match is None:
+            bucket.append(k)
+        else:
+            same[k] = match
+    return same
+
+
+def _bar(total: int, enabled: bool) -> Any:
+    """A tqdm bar over the simulations, shown once the search lasts half a second; None when off."""
+    if not enabled:
+        return None
+    from funnelkit._progress import _tqdm
+
+    return _tqdm()(total=total, desc="optimize_strategy", unit="simulation", delay=0.5, leave=False)
 
 
 # -- the space -------------------------------------------------------------------------------
