@@ -42,7 +42,6 @@ to benchmarks/results/forecast-<label>.json.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime
 import json
 import math
@@ -61,7 +60,6 @@ from workers import capped, cpu_model, usable_cores
 
 import funnelkit as fk
 from funnelkit import _core
-from funnelkit.forecasting._change import Change
 from funnelkit.forecasting.base import Base
 from funnelkit.forecasting.compare import compare_scenarios
 from funnelkit.forecasting.funnel_changes import EdgeProbability
@@ -253,26 +251,6 @@ def grid_rows(size: int, days: int, substeps: int, runs: int, cap: float) -> lis
 CART = "abandoned cart"
 
 
-@dataclasses.dataclass(frozen=True)
-class TriggerChannel(Change):
-    """Every step of a trigger sent on ``channel`` with that channel's default cost and open
-    rate (fk.changes has no channel change; this one is the benchmark's)."""
-
-    kind = "trigger_channel"
-    trigger: str
-    channel: str
-
-    def label(self) -> str:
-        return f"channel({self.trigger!r}) = {self.channel}"
-
-    def apply(self, base: Base) -> Base:
-        assert base.strategy is not None
-        triggers = [dataclasses.replace(t, steps=tuple(dataclasses.replace(m, channel=self.channel, cost=None,
-                                                                           open=None) for m in t.steps))
-                    if t.name == self.trigger else t for t in base.strategy.triggers]
-        return base.replace(strategy=base.strategy.with_(triggers=triggers))
-
-
 def optimisation_base(visitors: float) -> Base:
     channels = [fk.Channel("search", share=0.6, cost_per_visitor=0.5),
                 fk.Channel("social", share=0.4, cost_per_visitor=0.3)]
@@ -288,7 +266,7 @@ def optimisation_space() -> dict[str, list[Any]]:
         "delays": [[TriggerDelay(CART, after=first, step=1), TriggerDelay(CART, after=offer, step=2)]
                    for first, offer in delays],
         "discount": [TriggerDiscount(CART, d, step=2) for d in (0.0, 0.05, 0.1, 0.15, 0.2)],
-        "channel": [None, TriggerChannel(CART, "sms")],
+        "channel": [None, fk.changes.MessageChannel(CART, "sms")],
         "cart": [None, TriggerOff(CART)],
     }
 

@@ -11,6 +11,7 @@ import pytest
 from scipy import stats
 
 import funnelkit as fk
+from funnelkit.forecasting import _totals as totals_module
 from funnelkit.forecasting import optimize as optimize_module
 from funnelkit.forecasting.base import Base
 from funnelkit.forecasting.changes import ScenarioError, TriggerDelay, TriggerDiscount, TriggerOff
@@ -227,7 +228,7 @@ def counting_simulate(monkeypatch, stop_at: int | None = None) -> list[fk.Strate
     """Replace the optimiser's simulate by one that records each strategy simulated (and
     raises KeyboardInterrupt at call ``stop_at``, counted from 1)."""
     seen: list[fk.Strategy | None] = []
-    real = optimize_module.simulate
+    real = totals_module.simulate
 
     def recording(funnel, traffic, strategy, **kwargs):
         seen.append(strategy)
@@ -235,7 +236,7 @@ def counting_simulate(monkeypatch, stop_at: int | None = None) -> list[fk.Strate
             raise KeyboardInterrupt
         return real(funnel, traffic, strategy, **kwargs)
 
-    monkeypatch.setattr(optimize_module, "simulate", recording)
+    monkeypatch.setattr(totals_module, "simulate", recording)
     return seen
 
 
@@ -299,3 +300,17 @@ def test_repr_numbers_the_rows_instead_of_repeating_the_labels(unconstrained):
     body = repr(unconstrained).splitlines()
     assert body[1].split()[:2] == ["reminder", "objective"]
     assert body[2].startswith("0 ") and "candidate [" not in "\n".join(body[1:])
+
+
+def test_a_warm_up_counts_the_objective_from_the_start():
+    # The objective per replicate equals compare_scenarios' with the same warm-up, seed and
+    # replicates (one simulation code path), and the warm-up changes the runs.
+    base = shop_base()
+    space = {"strong": [None, TriggerOff("strong")]}
+    warm = optimize_strategy(base, space, horizon="14D", replicates=4, seed=3, warm_up="20D", progress=False)
+    cold = optimize_strategy(base, space, horizon="14D", replicates=4, seed=3, progress=False)
+    check = fk.compare_scenarios(base, [fk.Scenario("off", [TriggerOff("strong")])], horizon="14D", replicates=4,
+                                 seed=3, warm_up="20D", metrics=["profit"])
+    expected = check.replicate_totals["base"]["profit"].to_numpy()
+    assert warm.replicate_objective["(base)"].to_numpy() == pytest.approx(expected, rel=1e-12)
+    assert not np.allclose(cold.replicate_objective["(base)"].to_numpy(), expected)

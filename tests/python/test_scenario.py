@@ -380,6 +380,7 @@ EVERY_CHANGE = [
     TriggerDelay("abandoned cart", factor=0.5),
     TriggerDiscount("abandoned cart", 0.15),
     MessageEffect("abandoned cart", 2, fk.MoveTo("checkout", 0.2)),
+    fk.changes.MessageChannel("abandoned cart", "sms", step=1),
     ControlShare(0.1),
     TriggerOff("friday"),
 ]
@@ -562,3 +563,20 @@ def test_bad_grids() -> None:
         grid("shop", margin=Margin(0.2))  # type: ignore[arg-type]
     with pytest.raises(ScenarioError, match="values must be changes"):
         grid("shop", margin=[0.2])  # type: ignore[list-item]
+
+
+def test_message_channel_sends_on_another_channel_at_its_defaults() -> None:
+    base = fk.Base(fk.examples.shop_funnel(), fk.TrafficPlan(100), fk.strategies.must_have())
+    change = fk.changes.MessageChannel("abandoned cart", "sms", step=2)
+    cart = change.apply(base).strategy.triggers[1]
+    assert [(m.channel, m.cost, m.open) for m in cart.steps] == [("email", 0.005, 0.4), ("sms", 0.05, 0.9)]
+    assert base.strategy.triggers[1].steps[1].channel == "email"  # the base is unchanged
+    assert fk.changes.change_from_dict(change.to_dict()) == change
+    own = fk.changes.MessageChannel("abandoned cart", "fax", cost=0.02, open=0.7).apply(base).strategy.triggers[1]
+    assert {(m.channel, m.cost, m.open) for m in own.steps} == {("fax", 0.02, 0.7)}
+    with pytest.raises(fk.StrategyError, match="fax"):
+        fk.changes.MessageChannel("abandoned cart", "fax").apply(base)
+    with pytest.raises(fk.changes.UnknownTriggerError):
+        fk.changes.MessageChannel("welcome", "sms").apply(base)
+    with pytest.raises(fk.changes.ScenarioError):
+        fk.changes.MessageChannel("abandoned cart", "sms", open=1.5)

@@ -14,13 +14,19 @@ goal seek differentiate and solve.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
+import pandas as pd
 
 from funnelkit.errors import ForecastError
 from funnelkit.forecasting.base import Base
-from funnelkit.forecasting.forecast import FLOWS, forecast
+from funnelkit.forecasting.forecast import FLOWS, _earlier, _warm_up_days, forecast
+from funnelkit.simulation._durations import day_length, to_units
+from funnelkit.simulation.run import simulate
 
-__all__ = ["METRICS", "check_metric", "path_totals"]
+__all__ = ["METRICS", "check_metric", "path_totals", "simulated_totals"]
 
 #: The metrics that can be asked for: the forecast's flows, summed over the horizon.
 METRICS: tuple[str, ...] = FLOWS
@@ -58,3 +64,24 @@ def totals_and_gaps(base: Base, *, horizon: Any, start: object, substeps: int, q
                           economics=base.economics, replicates=0, substeps=substeps, warm_up=warm_up, progress=False)
     sums = result.expected[list(METRICS)].sum(axis=0)
     return {metric: float(sums[metric]) for metric in METRICS}, list(result.expected.attrs.get("not_in_path", []))
+
+
+def simulated_totals(base: Base, *, horizon: Any, origin: pd.Timestamp, warm_up: Any, replicates: int, seed: int,
+                     metrics: Sequence[str], progress: bool = False) -> pd.DataFrame:
+    """Per replicate, ``metrics`` summed from ``origin`` over ``horizon`` in
+    :func:`funnelkit.simulate` of ``base`` (with a ``warm_up``: run from that long before
+    ``origin``, traffic as :func:`~funnelkit.forecasting.forecast.forecast` plans it, and the
+    warm-up days cut). ``conversion`` = buyers / arrivals of those days."""
+    unit = base.funnel.time_unit
+    warm = _warm_up_days(warm_up, unit, base.traffic)
+    span = to_units(horizon, unit, "horizon") + warm * day_length(unit)
+    simulation = simulate(base.funnel, _earlier(base.traffic, warm), base.strategy, horizon=span,
+                          replicates=int(replicates), seed=seed, start=origin - pd.Timedelta(days=warm),
+                          economics=base.economics, progress=progress)
+    if warm == 0:
+        return simulation.replicate_totals[list(metrics)]
+    sums = {m: simulation.per_replicate(m).iloc[warm:].sum(axis=0).to_numpy(dtype=np.float64)
+            for m in {*metrics, "buyers", "arrivals"} - {"conversion"}}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sums["conversion"] = np.where(sums["arrivals"] > 0, sums["buyers"] / sums["arrivals"], np.nan)
+    return pd.DataFrame({m: sums[m] for m in metrics}, index=pd.RangeIndex(int(replicates), name="replicate"))

@@ -59,6 +59,7 @@ from funnelkit.forecasting.funnel_changes import (
 from funnelkit.forecasting.market_changes import ChannelCost, ChannelTraffic, Margin
 from funnelkit.forecasting.strategy_changes import (
     ControlShare,
+    MessageChannel,
     MessageEffect,
     TriggerDelay,
     TriggerDiscount,
@@ -73,6 +74,7 @@ __all__ = [
     "ControlShare",
     "EdgeProbability",
     "Margin",
+    "MessageChannel",
     "MessageEffect",
     "OrderValue",
     "RemoveEdge",
@@ -97,7 +99,8 @@ __all__ = [
 CHANGES: Mapping[str, type[Change]] = {
     cls.kind: cls
     for cls in (EdgeProbability, RemoveEdge, Reroute, ScaleHolding, ScaleDelay, OrderValue, ChannelTraffic,
-                ChannelCost, Margin, TriggerDelay, TriggerDiscount, MessageEffect, TriggerOff, ControlShare)
+                ChannelCost, Margin, TriggerDelay, TriggerDiscount, MessageEffect, MessageChannel, TriggerOff,
+                ControlShare)
 }
 
 

@@ -56,13 +56,14 @@ import pandas as pd
 from funnelkit import _core
 from funnelkit.errors import UnknownDistributionError
 from funnelkit.forecasting._path_strategy import PathPlan, path_plan
+from funnelkit.forecasting._totals import simulated_totals
 from funnelkit.forecasting.base import Base
 from funnelkit.forecasting.edge_interval import EdgeChangeInterval, edge_change_interval
 from funnelkit.forecasting.forecast import FLOWS, _earlier, _warm_up_days
 from funnelkit.forecasting.scenario import Scenario
 from funnelkit.simulation._durations import Duration, day_length, to_units
 from funnelkit.simulation.results import _paired
-from funnelkit.simulation.run import DEFAULT_START, simulate
+from funnelkit.simulation.run import DEFAULT_START
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -254,13 +255,9 @@ def compare_scenarios(
     if replicates > 0:
         began = time.perf_counter()
         for name, b in [(base_name, base), *zip(names, applied, strict=True)]:
-            warm = _warm_up_days(warm_up, b.funnel.time_unit, b.traffic)
-            span = to_units(horizon, b.funnel.time_unit, "horizon") + warm * day_length(b.funnel.time_unit)
-            simulation = simulate(b.funnel, _earlier(b.traffic, warm), b.strategy, horizon=span,
-                                  replicates=int(replicates), seed=seed, start=origin - pd.Timedelta(days=warm),
-                                  economics=b.economics, progress=progress)
-            replicate_totals[name] = (simulation.replicate_totals[metrics] if warm == 0 else pd.DataFrame(
-                {m: simulation.per_replicate(m).iloc[warm:].sum(axis=0) for m in metrics}))
+            replicate_totals[name] = simulated_totals(b, horizon=horizon, origin=origin, warm_up=warm_up,
+                                                      replicates=int(replicates), seed=seed, metrics=metrics,
+                                                      progress=progress)
         simulation_s = time.perf_counter() - began
         reference_runs = replicate_totals[base_name]
         for k, (name, metric) in enumerate((n, m) for n in names for m in metrics):

@@ -78,11 +78,12 @@ import pandas as pd
 
 from funnelkit.errors import ForecastError
 from funnelkit.forecasting._change import Change
+from funnelkit.forecasting._totals import simulated_totals
 from funnelkit.forecasting.base import Base
 from funnelkit.forecasting.scenario import AxisValue, Scenario, grid
 from funnelkit.simulation._durations import Duration
 from funnelkit.simulation.results import _paired, t_quantile
-from funnelkit.simulation.run import simulate
+from funnelkit.simulation.run import DEFAULT_START
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -213,7 +214,7 @@ class Optimization:
                             **style)  # type: ignore[arg-type]
         chosen = table["best"].to_numpy(dtype=bool)
         ax.plot(x[chosen], y[chosen], marker="*", markersize=16, color="tab:red", linestyle="none",
-                label=f"best: {self.best.name}")
+                label="best")  # its settings are in the title and the table: too long for a legend
         if not categorical:
             ax.plot([float(self.base_totals[x_axis])], [float(self.base_totals["objective"])], marker="D",
                     color="black", linestyle="none", label="base strategy")
@@ -267,6 +268,7 @@ def optimize_strategy(
     method: str = "grid",
     samples: int | None = None,
     start: object = None,
+    warm_up: Duration | None = None,
     progress: bool = True,
 ) -> Optimization:
     """The settings in ``space`` that maximise the simulated ``objective`` of ``base``.
@@ -289,6 +291,9 @@ def optimize_strategy(
         (mean; in [0, 1]; None: no limit).
     horizon, replicates, seed, start:
         As for :func:`funnelkit.simulate`; every candidate and the base use the same seed.
+    warm_up:
+        As for :func:`~funnelkit.forecasting.forecast.forecast`: simulate a shop already
+        running at ``start`` (the totals count from ``start``).
     method, samples:
         ``"grid"``: every combination; ``"random"``: ``samples`` distinct combinations drawn
         with ``seed``.
@@ -323,6 +328,7 @@ def optimize_strategy(
     began = time.perf_counter()
     names = ["(base)", *(c.name for c in candidates)]
     bases = [base, *(c.apply(base) for c in candidates)]
+    origin = DEFAULT_START if start is None else pd.Timestamp(start).normalize()
     same = _same_as(bases)
     y: dict[str, np.ndarray] = {}
     messages, shares = [0.0] * len(bases), [0.0] * len(bases)
@@ -332,9 +338,9 @@ def optimize_strategy(
             if k in same:  # identical to an earlier one (common random numbers: identical numbers)
                 y[name], messages[k], shares[k] = y[names[same[k]]], messages[same[k]], shares[same[k]]
                 continue
-            simulation = simulate(b.funnel, b.traffic, b.strategy, horizon=horizon, replicates=int(replicates),
-                                  seed=seed, start=start, economics=b.economics, progress=False)
-            totals = simulation.replicate_totals
+            totals = simulated_totals(b, horizon=horizon, origin=origin, warm_up=warm_up,
+                                      replicates=int(replicates), seed=seed,
+                                      metrics=sorted({objective, "messages", "revenue", "margin"}))
             y[name] = totals[objective].to_numpy(dtype=np.float64)
             messages[k] = float(totals["messages"].mean())
             revenue = float(totals["revenue"].mean())

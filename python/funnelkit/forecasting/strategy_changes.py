@@ -249,6 +249,46 @@ class MessageEffect(Change):
 
 
 @dataclass(frozen=True)
+class MessageChannel(Change):
+    """Send a trigger's step (from 1; None: every step) or a campaign's message on another
+    ``channel``, at that channel's default cost and open rate unless ``cost`` / ``open`` are
+    given (:data:`funnelkit.simulation.triggers.CHANNELS`).
+
+    >>> MessageChannel("abandoned cart", "sms").label()
+    "channel('abandoned cart') = sms"
+    """
+
+    kind: ClassVar[str] = "message_channel"
+    trigger: str
+    channel: str
+    step: int | None = None
+    cost: float | None = None
+    open: float | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "trigger", _name(self.trigger, "MessageChannel.trigger"))
+        object.__setattr__(self, "channel", _name(self.channel, "MessageChannel.channel"))
+        object.__setattr__(self, "step", _step(self.step, "MessageChannel.step"))
+        if self.cost is not None:
+            object.__setattr__(self, "cost", _amount(self.cost, "MessageChannel.cost"))
+        if self.open is not None:
+            object.__setattr__(self, "open", _amount(self.open, "MessageChannel.open", upper=1.0))
+
+    def label(self) -> str:
+        which = f"{self.trigger!r}" + ("" if self.step is None else f" step {self.step}")
+        return f"channel({which}) = {self.channel}"
+
+    def apply(self, base: Base) -> Base:
+        """A new strategy whose step(s) go out on the channel."""
+        where = self.label()
+        strategy = _strategy(base, where)
+        sender = _sender(strategy, self.trigger, where)
+        edited = _edit_steps(sender, self.step, lambda m: dataclasses.replace(
+            m, channel=self.channel, cost=self.cost, open=self.open), where)
+        return base.replace(strategy=_with_sender(strategy, self.trigger, edited))
+
+
+@dataclass(frozen=True)
 class TriggerOff(Change):
     """Switch a trigger (or campaign) off: the strategy without it.
 
