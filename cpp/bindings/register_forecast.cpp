@@ -21,9 +21,10 @@ void register_forecast(py::module_& m) {
       "expected_path",
       [](const markov::Chain& chain, const Column<double>& arrivals, double bin_width, std::size_t substeps,
          const std::vector<PathStepTuple>& steps, const std::vector<double>& treated,
-         const std::vector<PathSendTuple>& sends) {
+         const std::vector<PathSendTuple>& sends, bool arrivals_at_start) {
         const auto values = column(arrivals, "arrivals");
-        forecast::PathOptions options{.bin_width = bin_width, .substeps = substeps, .treated = treated};
+        forecast::PathOptions options{.bin_width = bin_width, .substeps = substeps, .treated = treated,
+                                      .arrivals_at_start = arrivals_at_start};
         for (const auto& [state, delay, trigger, reach, target, multiplier, toward] : steps)
           options.steps.push_back({state, delay, trigger, reach, target < 0 ? markov::kNoState : static_cast<std::size_t>(target),
                                    multiplier, toward});
@@ -41,7 +42,7 @@ void register_forecast(py::module_& m) {
                         "value"_a = owned(std::move(path.value)),
                         "messages"_a = owned(std::move(path.messages)).reshape({bins, columns}));
       },
-      "chain"_a, "arrivals"_a, "bin_width"_a, "substeps"_a, "steps"_a = py::list(), "treated"_a = py::list(), "sends"_a = py::list());
+      "chain"_a, "arrivals"_a, "bin_width"_a, "substeps"_a, "steps"_a = py::list(), "treated"_a = py::list(), "sends"_a = py::list(), "arrivals_at_start"_a = false);
 }
 
 }  // namespace funnelkit::bindings

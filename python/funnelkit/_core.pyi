@@ -474,4 +474,5 @@ def expected_path(
     steps: list[tuple[int, float, int, float, int, float, list[int]]] = ...,
     treated: list[float] = ...,
     sends: list[tuple[float, list[int], int, float, float]] = ...,
+    arrivals_at_start: bool = ...,
 ) -> dict[str, Any]: ...

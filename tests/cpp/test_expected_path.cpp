@@ -279,6 +279,36 @@ TEST(ExpectedPath, RefusesSendsToLeadsWaitingForAStepFromTheDropState) {
   EXPECT_THROW((void)forecast::expected_path(chain, arrivals, options), std::invalid_argument);
 }
 
+TEST(ExpectedPath, StepsReachLeadsWhoseMoveIsBeyondTheHorizon) {
+  // A message 7 days after entering a stage held 90 days on average: of a cohort of 1,000,
+  // those still there (P(D > 7 days)) and those who dropped out (80% of the others) get it,
+  // whatever the horizon (moves later than the transform's length count).
+  model::Funnel f;
+  f.add_stage({"dormant", model::StageKind::Transient, 0.0, std::make_shared<model::Exponential>(1.0 / 90.0), {}});
+  f.add_stage({"back", model::StageKind::Success, 10.0, nullptr, {}});
+  f.add_edge({"dormant", "back", 0.2, nullptr, {}});
+  const auto chain = markov::Chain::compile(f);
+  const auto dormant = chain.state_index("dormant");
+  const auto messages = [&](std::size_t bins) {
+    std::vector<double> arrivals(bins, 0.0);
+    arrivals[0] = 1000.0;
+    forecast::PathOptions options{.bin_width = 1.0, .substeps = 24, .arrivals_at_start = true};
+    options.steps = {{.state = dormant, .delay = 7.0, .reach = 0.0, .target = markov::kNoState}};
+    const auto path = forecast::expected_path(chain, arrivals, options);
+    return path.messages;
+  };
+  const auto month = messages(30);
+  const auto season = messages(120);
+  double total = 0.0;
+  for (std::size_t b = 0; b < 30; ++b) {
+    EXPECT_NEAR(month[b], season[b], 1e-9 * 1000.0) << "day " << b;
+    total += month[b];
+  }
+  // The grid places the message at step round(7 days / h) and the entry at step 0: S = P(D >= 7 d + h/2).
+  const double still = std::exp(-(7.0 + 0.5 / 24.0) / 90.0);
+  EXPECT_NEAR(total, 1000.0 * (still + 0.8 * (1.0 - still)), 1e-6 * 1000.0);
+}
+
 TEST(ExpectedPath, RefusesStepsOutsideTheChain) {
   const auto chain = markov::Chain::compile(fixtures::linear_funnel());
   const std::vector<double> arrivals(3, 1.0);

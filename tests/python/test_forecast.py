@@ -4,6 +4,7 @@ week; economics follow the documented formulas."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import funnelkit as fk
@@ -126,6 +127,37 @@ def test_what_the_path_leaves_out_is_named() -> None:
         frame = expected_path(fk.examples.shop_funnel(), 100, strategy=strategy, horizon="15D")
     # A recurring control group; buyers awaiting the purchase triggers' letters.
     assert frame.attrs["not_in_path"] == ["quiet hours", "trigger 'welcome'", "campaign 'friday'", "campaign 'buyers'"]
+
+
+def test_campaigns_beside_idle_steps_are_left_out_not_refused() -> None:
+    # Leads who left the cart wait (in the drop stage) for the cart letters, which a campaign
+    # moving the cart's leads cannot cancel: the campaign stays with the simulation. A
+    # newsletter that only costs moves no one and is counted anywhere, everyone included.
+    tilt = fk.Trigger("cart tilt", fk.when.idle("cart"), [fk.Message(after="1h", effect=fk.OddsMultiplier(2.0))])
+    nudge = fk.Campaign("cart nudge", "2026-01-08", fk.Audience(stages=["cart"]),
+                        fk.Message(after=0, effect=fk.MoveTo("checkout", 0.1)))
+    news = fk.Campaign("newsletter", "2026-01-08", fk.Audience(everyone=True), fk.Message(after=0, cost=0.001))
+    strategy = fk.Strategy([tilt, *fk.strategies.must_have().triggers], campaigns=[nudge, news], exclude_stages=())
+    with pytest.warns(UserWarning, match="cart nudge"):
+        frame = fk.expected_path(fk.examples.shop_funnel(), 1_000, strategy=strategy, horizon="7D")
+    assert frame.attrs["not_in_path"] == ["campaign 'cart nudge'"]
+    plain = fk.expected_path(fk.examples.shop_funnel(), 1_000, strategy=fk.Strategy([tilt, *strategy.triggers[1:]],
+                                                                                  exclude_stages=()), horizon="7D")
+    day = frame.index.get_loc(pd.Timestamp("2026-01-08"))
+    extra = frame["messages"].iloc[day] - plain["messages"].iloc[day]
+    everyone = plain[[c for c in plain.columns if c.startswith("in_")]].iloc[day - 1].sum()
+    assert extra == pytest.approx(everyone, rel=0.02)  # everyone present at the send (midnight)
+
+
+def test_a_cohort_arrives_at_the_start_of_its_day_as_simulated() -> None:
+    plan = fk.TrafficPlan.cohort(20_000)
+    path = fk.expected_path(fk.examples.shop_funnel(), plan, horizon="3D")
+    sim = fk.simulate(fk.examples.shop_funnel(), plan, None, horizon="3D", replicates=20, seed=2, progress=False)
+    for metric in ("entered_lead", "entered_interest", "in_lead"):
+        runs = sim.per_replicate(metric).to_numpy()
+        se = runs.std(axis=1, ddof=1) / np.sqrt(runs.shape[1])
+        z = (runs.mean(axis=1) - path[metric].to_numpy()) / np.maximum(se, 1e-9)
+        assert np.abs(z).max() < 4.5, (metric, z)
 
 
 def test_the_paths_messages_agree_with_the_simulation() -> None:

@@ -226,3 +226,14 @@ def test_a_warm_up_counts_from_the_start_like_forecast() -> None:
                         bounds=(0.45, 0.6), horizon="21D", warm_up="30D")
     assert goal.base_value == pytest.approx(expected["purchases"], rel=1e-9)
     assert goal.x == pytest.approx(0.45 * 1.05, rel=1e-3)  # purchases are proportional to checkout -> paid
+
+
+def test_scenarios_differing_only_in_message_cost_share_a_path_but_not_its_cost() -> None:
+    base = fk.Base(fk.examples.shop_funnel(), fk.TrafficPlan(1_000), fk.strategies.must_have())
+    dear = fk.Scenario("dear letters", [fk.changes.MessageChannel("abandoned cart", "email", cost=0.5)])
+    comparison = fk.compare_scenarios(base, [dear], horizon="21D", metrics=["messages", "message_cost", "profit"])
+    assert comparison.timing["cached"] == 1.0  # one path for both
+    expected = fk.forecast(dear.apply(base), horizon="21D", replicates=0).expected.sum()
+    for metric in ("messages", "message_cost", "profit"):
+        assert comparison.totals.loc["dear letters", metric] == pytest.approx(expected[metric], rel=1e-9), metric
+    assert comparison.totals.loc["dear letters", "message_cost"] > 10 * comparison.totals.loc["base", "message_cost"]

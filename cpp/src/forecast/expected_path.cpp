@@ -31,6 +31,7 @@ void check_steps(const markov::Chain& chain, const PathOptions& options) {
     if (send.target >= chain.size()) throw std::invalid_argument(where + "its target is outside the chain");
     if (!std::isfinite(send.time)) throw std::invalid_argument(where + "its time must be finite");
     if (!(send.reach >= 0.0 && send.reach <= 1.0)) throw std::invalid_argument(where + "the reach must lie in [0, 1]");
+    if (!(send.share >= 0.0 && send.share <= 1.0)) throw std::invalid_argument(where + "the share must lie in [0, 1]");
     for (const auto s : send.states)
       if (s >= chain.size()) throw std::invalid_argument(where + "an audience state is outside the chain");
   }
@@ -48,11 +49,8 @@ class Sends {
         dropping_(chain.size(), false) {
     for (std::size_t s = 0; s < chain.size(); ++s)
       for (const auto& t : chain.transitions(s)) dropping_[s] = dropping_[s] || (t.to == chain.drop_state() && t.probability > 0.0);
-    // Leads who dropped out wait in the drop state for the move steps of the state they left.
-    for (const auto& step : options.steps) {
-      if (step.target == markov::kNoState || !(step.reach > 0.0)) continue;
-      for (const auto& t : chain.transitions(step.state)) waiting_in_drop_ = waiting_in_drop_ || t.to == chain.drop_state();
-    }
+    // Leads who dropped out wait in the drop state for the steps of the state they left.
+    for (const auto& step : options.steps) waiting_in_drop_ = waiting_in_drop_ || dropping_[step.state];
   }
 
   /// Adds the send's flows to `inflow` and `extra_out`, given the flows solved so far.
@@ -62,20 +60,24 @@ class Sends {
     // Entries at step m sit at (m + 1/2) h: the send sees those with (m + 1/2) h <= time, and
     // its leads enter the target in the next step.
     const double position = std::floor(send.time / h_ - 0.5);
-    if (position < 0.0 || position + 1.0 >= static_cast<double>(n_)) return 0.0;
+    if (position < 0.0 || position >= static_cast<double>(n_)) return 0.0;  // nobody yet, or past the end
     const auto last = static_cast<std::size_t>(position);
+    const bool moves_leads = send.reach > 0.0 && last + 1 < n_;
+    std::vector<std::size_t> audience = send.states;
+    std::sort(audience.begin(), audience.end());
+    audience.erase(std::unique(audience.begin(), audience.end()), audience.end());
     double messages = 0.0;
-    for (const auto s : send.states) {
-      if (s == chain_.drop_state() && waiting_in_drop_) refuse(s);
+    for (const auto s : audience) {
       if (flows.entries[s].empty()) continue;
       double present = 0.0;
       for (std::size_t m = 0; m <= last; ++m)
         present += flows.entries[s][m] - at(flows.outflow[s], m) - at(extra_out[s], m);
       messages += send.share * std::max(0.0, present);
-      if (!(send.reach > 0.0)) continue;  // a message that only costs
+      if (!moves_leads) continue;  // a message that only costs
+      if (s == chain_.drop_state() && waiting_in_drop_) refuse(s);
       add(inflow, send.target, last + 1, send.reach * std::max(0.0, present));
       add(extra_out, s, last + 1, send.reach * std::max(0.0, present));
-      const auto flows_of = renewal_.moves_of(s);
+      const auto& flows_of = renewal_.moves_of(s);
       const auto& moves = flows_of.moves;
       // Leads who dropped out from s still get its steps' messages: not the moved leads'.
       if (!flows_of.messages.empty() && dropping_[s]) refuse(s);
@@ -149,16 +151,19 @@ ExpectedPath expected_path(const markov::Chain& chain, std::span<const double> a
   path.messages.assign(bins * (options.steps.size() + options.sends.size()), 0.0);
   if (n == 0) return path;
 
-  // Arrivals spread evenly over their bin, by the chain's entry weights.
+  // Arrivals spread evenly over their bin (or at its start), by the chain's entry weights.
   std::vector<std::vector<double>> inflow(states);
   double entry_total = 0.0;
   for (const double w : chain.entry()) entry_total += w;
   for (std::size_t s = 0; s < states; ++s) {
     const double share = chain.entry()[s] / entry_total;
     if (share <= 0.0) continue;
-    inflow[s].resize(n);
-    for (std::size_t m = 0; m < n; ++m)
-      inflow[s][m] = share * arrivals[m / options.substeps] / static_cast<double>(options.substeps);
+    inflow[s].assign(n, 0.0);
+    for (std::size_t m = 0; m < n; ++m) {
+      if (options.arrivals_at_start && m % options.substeps != 0) continue;
+      const double spread = options.arrivals_at_start ? 1.0 : static_cast<double>(options.substeps);
+      inflow[s][m] = share * arrivals[m / options.substeps] / spread;
+    }
   }
   detail::Renewal renewal(chain, options, h, n);
   auto flows = renewal.solve(inflow);
@@ -171,7 +176,6 @@ ExpectedPath expected_path(const markov::Chain& chain, std::span<const double> a
   Sends apply(chain, options, renewal, n, h);
   std::vector<std::vector<double>> extra_sent(options.steps.size());
   const std::size_t columns = options.steps.size() + options.sends.size();
-  path.messages.assign(bins * columns, 0.0);
   for (const auto* send : sends) {
     const double messages = apply.apply(*send, flows, inflow, extra_out, extra_sent);
     const auto k = static_cast<std::size_t>(send - options.sends.data());

@@ -70,13 +70,23 @@ std::vector<double> Transform::inverse(const Spectrum& x, std::size_t n) {
 }
 
 Renewal::Renewal(const markov::Chain& chain, const PathOptions& options, double h, std::size_t n)
-    : chain_(chain), options_(options), h_(h), n_(n), size_(fft_size(n)), transform_(size_), steps_of_(chain.size()) {
+    : chain_(chain),
+      options_(options),
+      h_(h),
+      n_(n),
+      size_(fft_size(n)),
+      transform_(size_),
+      steps_of_(chain.size()),
+      keep_kernels_(!options.sends.empty()),
+      kernels_(chain.size()) {
   for (const auto& step : options.steps) steps_of_[step.state].push_back(&step);
   components_ = flow_order(chain, steps_of_);
 }
 
-StateFlows Renewal::moves_of(std::size_t state) const {
-  return state_moves(chain_, state, h_, size_, steps_of_[state], options_.treated);
+const StateFlows& Renewal::moves_of(std::size_t state) {
+  auto& kept = kernels_[state];
+  if (!kept) kept = state_moves(chain_, state, h_, size_, steps_of_[state], options_.treated);
+  return *kept;
 }
 
 std::vector<double> Renewal::convolve_until(const std::vector<double>& x, std::size_t last, const std::vector<double>& k) {
@@ -122,11 +132,11 @@ Flows Renewal::solve(const std::vector<std::vector<double>>& inflow_steps) {
       for (const auto s : members) position[s] = kOutside;
       continue;
     }
-    std::vector<std::pair<std::size_t, StepMessages>> messages;  // member index, kernel
+    std::vector<std::pair<std::size_t, const StepMessages*>> messages;  // member index, kernel
     for (std::size_t i = 0; i < members.size(); ++i) {
-      auto state_flows = moves_of(members[i]);
-      for (auto& m : state_flows.messages) messages.emplace_back(i, std::move(m));
-      for (auto& move : state_flows.moves) {
+      const auto& state_flows = moves_of(members[i]);
+      for (const auto& m : state_flows.messages) messages.emplace_back(i, &m);
+      for (const auto& move : state_flows.moves) {
         loop = loop || position[move.to] != kOutside;
         moves.push_back({i, move.to, transform.forward(move.kernel), move.leaves});
       }
@@ -155,7 +165,7 @@ Flows Renewal::solve(const std::vector<std::vector<double>>& inflow_steps) {
             scale = std::max(scale, std::norm(updated));
             value[i] = updated;
           }
-          if (change <= 1e-30 * scale || scale == 0.0) break;
+          if (change <= 1e-28 * scale || scale == 0.0) break;  // 1e-14 relative
           if (sweep == 1'000'000) throw std::runtime_error("expected_path: a loop did not converge");
         }
         for (std::size_t i = 0; i < members.size(); ++i) {
@@ -171,13 +181,16 @@ Flows Renewal::solve(const std::vector<std::vector<double>>& inflow_steps) {
       add(outflow[move.leaves == kOutside ? members[move.from] : move.leaves], flow);
       if (position[move.to] == kOutside) add(inflow[move.to], flow);
     }
-    for (auto& [i, m] : messages) {
-      auto flow = transform.forward(m.kernel);
+    for (const auto& [i, m] : messages) {
+      auto flow = transform.forward(m->kernel);
       for (std::size_t f = 0; f < size; ++f) flow[f] *= e[i][f];
-      add(sent[static_cast<std::size_t>(m.step - options_.steps.data())], flow);
+      add(sent[static_cast<std::size_t>(m->step - options_.steps.data())], flow);
     }
     for (std::size_t i = 0; i < members.size(); ++i) entries[members[i]] = std::move(e[i]);
-    for (const auto s : members) position[s] = kOutside;
+    for (const auto s : members) {
+      position[s] = kOutside;
+      if (!keep_kernels_) kernels_[s].reset();
+    }
   }
 
   Flows flows{std::vector<std::vector<double>>(states), std::vector<std::vector<double>>(states),

@@ -3,6 +3,7 @@
 // (expected_path.cpp's engine; see expected_path.hpp for the method).
 
 #include <complex>
+#include <optional>
 #include <cstddef>
 #include <vector>
 
@@ -53,7 +54,7 @@ class Renewal {
   [[nodiscard]] Flows solve(const std::vector<std::vector<double>>& inflow);
   /// The moves out of `state` and its steps' messages on the grid (kernels over the
   /// transform's length).
-  [[nodiscard]] StateFlows moves_of(std::size_t state) const;
+  [[nodiscard]] const StateFlows& moves_of(std::size_t state);
   /// sum over m' <= last of x[m'] k[m - m'] for m < n: x cut after step `last`, convolved.
   [[nodiscard]] std::vector<double> convolve_until(const std::vector<double>& x, std::size_t last,
                                                    const std::vector<double>& k);
@@ -67,6 +68,10 @@ class Renewal {
   Transform transform_;
   std::vector<std::vector<const PathStep*>> steps_of_;
   std::vector<std::vector<std::size_t>> components_;  // successors first
+  // The kernels do not depend on the inflow: kept across solves when there will be several
+  // (sends), else dropped after use (memory: states x moves x the transform's length).
+  bool keep_kernels_;
+  std::vector<std::optional<StateFlows>> kernels_;
 };
 
 }  // namespace funnelkit::forecast::detail

@@ -20,8 +20,14 @@ struct Group {
   double drop_base = 0.0;       // the current factors' drop-out mass through `since`
 };
 
-// More groups than this means a state with a dozen odds steps: far beyond any strategy.
+// More groups than this means a state with a dozen odds steps or control groups: far beyond
+// any strategy.
 constexpr std::size_t kMaxGroups = 4096;
+
+[[noreturn]] void too_many_groups(const markov::Chain& chain, std::size_t state) {
+  throw std::invalid_argument("expected_path: more than 12 odds steps and control groups on state '" +
+                              chain.name(state) + "'");
+}
 
 }  // namespace
 
@@ -58,7 +64,8 @@ StateFlows state_moves(const markov::Chain& chain, std::size_t state, double h, 
   std::vector<std::vector<double>> cumulative = base;
   for (auto& c : cumulative)
     for (std::size_t m = 1; m < size; ++m) c[m] += c[m - 1];
-  const auto remaining = [&](std::size_t j, std::size_t m) { return cumulative[j].back() - cumulative[j][m]; };
+  // Mass beyond the grid's end still waits: a lead whose move is far off is present.
+  const auto remaining = [&](std::size_t j, std::size_t m) { return row[j].probability - cumulative[j][m]; };
   const auto drop_mass = [&](const std::vector<double>& factor, std::size_t m) {
     double mass = 0.0;
     for (std::size_t j = 0; j < n; ++j)
@@ -87,6 +94,7 @@ StateFlows state_moves(const markov::Chain& chain, std::size_t state, double h, 
       groups[g].weight *= share;
       groups.push_back(std::move(control));
     }
+    if (groups.size() > kMaxGroups) too_many_groups(chain, state);
   }
 
   std::vector<std::vector<double>> kernels(n, std::vector<double>(size, 0.0));
@@ -106,8 +114,9 @@ StateFlows state_moves(const markov::Chain& chain, std::size_t state, double h, 
   };
 
   for (const auto* step : order) {
-    const auto m = static_cast<std::size_t>(std::floor(step->delay / h + 0.5));
-    if (m >= size) break;
+    const double position = std::floor(step->delay / h + 0.5);
+    if (position >= static_cast<double>(size)) break;
+    const auto m = static_cast<std::size_t>(position);
     const bool move = step->target != markov::kNoState;
     const bool tilt = !move && step->multiplier != 1.0 && n > 0;  // an end state has no pending move
     write_until(m);
@@ -145,8 +154,7 @@ StateFlows state_moves(const markov::Chain& chain, std::size_t state, double h, 
         opened.factor[j] *= favoured(*step, row[j].to) ? tilted / p : (1.0 - tilted) / (1.0 - p);
       opened.drop_base = drop_mass(opened.factor, m);
       groups.push_back(std::move(opened));
-      if (groups.size() > kMaxGroups)
-        throw std::invalid_argument("expected_path: too many odds steps on state '" + chain.name(state) + "'");
+      if (groups.size() > kMaxGroups) too_many_groups(chain, state);
     }
   }
   write_until(size - 1);

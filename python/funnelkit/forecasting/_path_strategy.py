@@ -8,8 +8,9 @@ The rules (docs/forecast.md, "What of a strategy the path follows"):
   (buyers stay there until a message moves them);
 * campaigns with a move effect whose audience is stages (or everyone): a send per date,
   unless a lead of the audience may still be waiting for a message the path cannot cancel
-  (a purchase trigger's step, or an idle move step reaching dropped-out leads), or a recurring
-  campaign has a control group (the path would draw it afresh each time).
+  (a purchase trigger's step, or an idle step reaching dropped-out leads), or a recurring
+  campaign has a control group (the path would draw it afresh each time). A campaign whose
+  message only costs is a send that moves no one: it counts messages anywhere.
 """
 
 from __future__ import annotations
@@ -38,10 +39,12 @@ class PathPlan:
     left_out: list[str] = field(default_factory=list)
     #: per step, then per send: the message's cost
     costs: list[float] = field(default_factory=list)
+    #: each day's arrivals at its start (a cohort plan), not spread over the day
+    at_start: bool = False
 
     def key(self) -> str:
-        """A hashable summary: equal plans give equal paths."""
-        return repr((self.steps, self.treated, self.sends))
+        """A hashable summary: equal plans give equal paths (the costs are not in the path)."""
+        return repr((self.steps, self.treated, self.sends, self.at_start))
 
 
 def path_plan(strategy: Strategy, chain: _core.Chain, unit: str, origin: pd.Timestamp, span: float) -> PathPlan:
@@ -57,8 +60,6 @@ def path_plan(strategy: Strategy, chain: _core.Chain, unit: str, origin: pd.Time
         plan.left_out.append("quiet hours")
     if engine.cap_messages < _NEVER:
         plan.left_out.append("the frequency cap")
-    if drop is not None and drop in excluded:
-        plan.left_out.append("excluded stages")  # dropped-out leads reached by idle moves
     rows, columns, chances = chain.transition_triplets()
     dropping = {int(r) for r, c, p in zip(rows, columns, chances, strict=True) if c == drop and p > 0}
     unsure: set[int] = set()  # stages whose leads may wait for a message a send cannot cancel
@@ -78,12 +79,15 @@ def path_plan(strategy: Strategy, chain: _core.Chain, unit: str, origin: pd.Time
         if not states or not known or trigger.max_starts < _NEVER:
             plan.left_out.append(f"trigger {trigger.name!r}")
             continue
-        states = [s for s in states if s not in excluded]
-        moves = any(isinstance(e, _core.MoveTo) for e in effects)
+        states = [s for s in states if s not in excluded]  # they get no message
+        # Idle leads who dropped out still get the steps, unless the drop stage is excluded.
+        if drop in excluded and not purchase and any(s in dropping for s in states):
+            plan.left_out.append(f"trigger {trigger.name!r}")
+            continue
         for s in states:
             if purchase:
                 unsure.add(s)
-            elif moves and drop is not None and s in dropping:
+            elif s in dropping:  # its dropped-out leads wait in the drop stage for the steps
                 unsure.update((s, drop))
         for step in trigger.steps:
             reach = step.delivery * step.open

@@ -306,8 +306,10 @@ class _PathCache:
         out = []
         for (key, level, per_channel, base, job), b in zip(prepared, bases, strict=True):
             values = np.asarray(b.funnel._compiled().values, dtype=np.float64)
-            flows = results[key] * level if job is not None else np.zeros(values.size + 2)
-            entries, messages, message_cost = flows[:-2], float(flows[-2]), float(flows[-1])
+            flows = results[key] * level if job is not None else np.zeros(values.size)
+            entries, sent = flows[:values.size], flows[values.size:]  # messages per step and send
+            costs = np.asarray(job[3].costs, dtype=np.float64) if job is not None else np.zeros(0)
+            messages, message_cost = float(sent.sum()), float(sent @ costs)
             revenue = float(entries @ values)
             margin = base.economics.margin * revenue
             cost = float(per_channel.sum(axis=0) @ np.asarray(base.traffic.cost_per_visitor, dtype=np.float64))
@@ -339,6 +341,7 @@ class _PathCache:
             return None, 0.0, per_channel, base, None
         plan = (PathPlan() if base.strategy is None
                 else path_plan(base.strategy, chain, unit, run_origin, span + warm * day))
+        plan.at_start = base.traffic.exact_counts
         self.left_out.update(plan.left_out)
         shape = arrivals / level
         structure = _structure(funnel)
@@ -347,12 +350,14 @@ class _PathCache:
         return key, level, per_channel, base, (chain, shape, day, plan, warm)
 
     def _run(self, chain: Any, shape: np.ndarray, day: float, plan: PathPlan, warm: int) -> np.ndarray:
-        """Expected entries per stage, then messages and their cost, from day ``warm`` on, for
-        arrivals ``shape`` (one in all)."""
-        raw = _core.expected_path(chain, shape, day, self.substeps, plan.steps, plan.treated, plan.sends)
+        """Expected entries per stage, then messages per step and send (their costs are each
+        base's: not part of the shared path), from day ``warm`` on, for arrivals ``shape`` (one
+        in all)."""
+        raw = _core.expected_path(chain, shape, day, self.substeps, plan.steps, plan.treated, plan.sends,
+                                  plan.at_start)
         entries = np.asarray(raw["entries"], dtype=np.float64)[warm:].sum(axis=0)
         messages = np.asarray(raw["messages"], dtype=np.float64).reshape(len(shape), -1)[warm:].sum(axis=0)
-        return np.concatenate([entries, [messages.sum(), messages @ np.asarray(plan.costs, dtype=np.float64)]])
+        return np.concatenate([entries, messages])
 
 
 def _structure(funnel: Funnel) -> str | None:

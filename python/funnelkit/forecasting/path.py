@@ -36,7 +36,8 @@ def expected_path(funnel: Funnel, traffic: TrafficPlan | float, *, strategy: Str
     end (``in_<stage>``), purchases, revenue (stage values, undiscounted), messages sent and
     their cost per day.
 
-    Arrivals are the traffic plan's expected visitors per day, spread evenly over the day; the
+    Arrivals are the traffic plan's expected visitors per day, spread evenly over the day (a
+    :meth:`~funnelkit.TrafficPlan.cohort` arrives at the start of its day, as simulated); the
     funnel's delays are followed exactly on a grid of ``substeps`` per day (a move's time is
     rounded to the grid: at most half a step per move). The mean of :func:`funnelkit.simulate`
     converges to this path (tested).
@@ -75,11 +76,13 @@ def expected_path(funnel: Funnel, traffic: TrafficPlan | float, *, strategy: Str
     arrivals = np.asarray(plan._expected(origin, days), dtype=np.float64).sum(axis=1)
     chain = funnel._compiled()
     followed = PathPlan() if strategy is None else path_plan(strategy, chain, unit, origin, span)
+    followed.at_start = plan.exact_counts  # a cohort arrives at the start of its day, as simulated
     left_out = followed.left_out
     if strategy is not None:
         if left_out:
             warnings.warn(f"the expected path leaves out {', '.join(left_out)} (simulate them instead)", stacklevel=2)
-    raw = _core.expected_path(chain, arrivals, day, int(substeps), followed.steps, followed.treated, followed.sends)
+    raw = _core.expected_path(chain, arrivals, day, int(substeps), followed.steps, followed.treated, followed.sends,
+                              followed.at_start)
     names = list(chain.names)
     entries = np.asarray(raw["entries"])
     occupancy = np.asarray(raw["occupancy"])

@@ -276,7 +276,8 @@ class MessageChannel(Change):
 
     def label(self) -> str:
         which = f"{self.trigger!r}" + ("" if self.step is None else f" step {self.step}")
-        return f"channel({which}) = {self.channel}"
+        own = [f"{name} {value:g}" for name, value in (("cost", self.cost), ("open", self.open)) if value is not None]
+        return f"channel({which}) = {self.channel}" + (f" ({', '.join(own)})" if own else "")
 
     def apply(self, base: Base) -> Base:
         """A new strategy whose step(s) go out on the channel."""

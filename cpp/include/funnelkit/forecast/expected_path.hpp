@@ -14,9 +14,7 @@
 /// taken in flow order, and a loop's entries are found frequency by frequency by Gauss-Seidel
 /// sweeps of E = X + K^T E (the damped system contracts, since every loop can be left).
 /// Only half the frequencies are solved (real sequences have Hermitian spectra), and the transform
-/// length has no prime factor above 5. Measured (2-core machine, 2026-11-25): a year of daily bins
-/// on a 20-stage funnel that is one loop, with log-normal delays, takes 11 ms at 4 substeps and 63
-/// ms at 24.
+/// length has no prime factor above 5. Timings: docs/forecast.md, "Performance".
 
 #include <cstddef>
 #include <span>
@@ -65,6 +63,9 @@ struct PathOptions {
   /// entry treats everyone. Control leads get none of the trigger's messages.
   std::vector<double> treated = {};
   std::vector<PathSend> sends = {};
+  /// Each bin's arrivals come at its start (a cohort, as TrafficPlan.cohort simulates them)
+  /// rather than spread evenly over it.
+  bool arrivals_at_start = false;
 };
 
 struct ExpectedPath {
@@ -78,7 +79,9 @@ struct ExpectedPath {
 
 /// `arrivals[b]`: expected leads arriving in bin b (entering by the chain's entry weights).
 /// Throws std::invalid_argument for negative or non-finite arrivals, a bin width that is not
-/// positive and finite, zero substeps, or a step naming a state or trigger that does not exist.
+/// positive and finite, zero substeps, a step or send naming a state that does not exist, or a
+/// send reaching leads who may wait for a step from the drop state. A trigger index without a
+/// treated share treats everyone.
 [[nodiscard]] ExpectedPath expected_path(const markov::Chain& chain, std::span<const double> arrivals,
                                          const PathOptions& options);
 
