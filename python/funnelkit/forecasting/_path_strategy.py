@@ -87,7 +87,7 @@ def path_plan(strategy: Strategy, chain: _core.Chain, unit: str, origin: pd.Time
         for s in states:
             if purchase:
                 unsure.add(s)
-            elif s in dropping:  # its dropped-out leads wait in the drop stage for the steps
+            elif drop is not None and s in dropping:  # its dropped-out leads wait in the drop stage
                 unsure.update((s, drop))
         for step in trigger.steps:
             reach = step.delivery * step.open
