@@ -165,7 +165,7 @@ Flows Renewal::solve(const std::vector<std::vector<double>>& inflow_steps) {
             scale = std::max(scale, std::norm(updated));
             value[i] = updated;
           }
-          if (change <= 1e-28 * scale || scale == 0.0) break;  // 1e-14 relative
+          if (change <= 1e-30 * scale || scale == 0.0) break;  // 1e-15 relative
           if (sweep == 1'000'000) throw std::runtime_error("expected_path: a loop did not converge");
         }
         for (std::size_t i = 0; i < members.size(); ++i) {
