@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from reference import dense_chain, fundamental, random_funnel, shaped_funnel
+
 import funnelkit as fk
 from funnelkit.forecasting.path import expected_path
 
@@ -33,3 +35,21 @@ def test_bad_input() -> None:
         expected_path(fk.examples.shop_funnel(), 100, horizon=0)
     with pytest.raises(ValueError, match="substeps"):
         expected_path(fk.examples.shop_funnel(), 100, substeps=0)
+
+
+@pytest.mark.parametrize("shape", ["random", "expander", "hub"])
+def test_a_cohorts_entries_are_the_chains_expected_visits_on_any_shape(shape: str) -> None:
+    # One cohort, a horizon long enough for every journey to end: the path's entries into each
+    # stage sum to the expected visits e (I - Q)^-1 of a NumPy inverse (loops across the whole
+    # funnel on the page-level shapes, edge delays and instant moves mixed).
+    rng = np.random.default_rng({"random": 1, "expander": 2, "hub": 3}[shape])
+    funnel = random_funnel(rng, 25) if shape == "random" else shaped_funnel(rng, 80, shape)
+    chain = dense_chain(funnel)
+    path = expected_path(funnel, fk.TrafficPlan.cohort(1_000), horizon="120D", substeps=4)
+    transient = chain.transient
+    visits = chain.entry[transient] @ fundamental(chain)
+    names = [n for n, t in zip(chain.names, transient, strict=True) if t]
+    entered = path[[f"entered_{n}" for n in names]].sum().to_numpy() / 1_000
+    assert entered == pytest.approx(visits, rel=1e-6, abs=1e-9)
+    ended = path[[f"in_{n}" for n, t in zip(chain.names, transient, strict=True) if not t]].iloc[-1].sum()
+    assert ended == pytest.approx(1_000, rel=1e-9)
