@@ -46,7 +46,6 @@ import datetime
 import json
 import math
 import os
-import platform
 import time
 import warnings
 from collections.abc import Callable
@@ -56,7 +55,7 @@ from typing import Any
 import _numpy_path as npth
 import numpy as np
 import pandas as pd
-from workers import capped, cpu_model, usable_cores
+from workers import capped, json_ready, machine_info
 
 import funnelkit as fk
 from funnelkit import _core
@@ -385,24 +384,6 @@ def grid_table(rows: list[dict[str, Any]]) -> str:
                      "naive / compare", "naive / compare (1 thread)", "max rel. diff"], body)
 
 
-def plain(value: Any) -> Any:
-    """JSON-ready: NaN and infinities as null, NumPy numbers as Python numbers."""
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if isinstance(value, (np.integer, np.floating, np.bool_)):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def machine() -> dict[str, Any]:
-    return {"cpu": cpu_model(), "usable_cores": usable_cores(), "cpu_count": os.cpu_count(),
-            "python": platform.python_version(), "funnelkit": fk.__version__, "numpy": np.__version__}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--large", action="store_true", help="add a 50-stage loop and a two-year horizon; optimise over a year (the grid stays the same)")
@@ -423,7 +404,7 @@ def main() -> None:
     # expected_path adds its columns one by one: pandas warns from about 50 stages on
     warnings.filterwarnings("ignore", category=pd.errors.PerformanceWarning)
     parts = {p.strip() for p in args.parts.split(",")}
-    info = machine()
+    info = machine_info()
     load_before = os.getloadavg()
     print(f"{info['cpu']}, {info['usable_cores']} usable cores of {info['cpu_count']}; Python {info['python']}, "
           f"funnelkit {info['funnelkit']}, NumPy {info['numpy']}")
@@ -471,7 +452,7 @@ def main() -> None:
         "disagreements": problems,
     }
     partial = out.with_suffix(".partial")
-    partial.write_text(json.dumps(plain(document), indent=2, allow_nan=False) + "\n")
+    partial.write_text(json.dumps(json_ready(document), indent=2, allow_nan=False) + "\n")
     partial.rename(out)
     print(f"written: {out.relative_to(HERE.parent) if out.is_relative_to(HERE.parent) else out}")
 

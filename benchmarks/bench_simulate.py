@@ -49,7 +49,6 @@ import itertools
 import json
 import math
 import os
-import platform
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -58,8 +57,7 @@ from typing import Any
 
 import _numpy_shop as ns
 import _yardstick as ys
-import numpy as np
-from workers import capped, cpu_model, usable_cores
+from workers import capped, json_ready, machine_info
 
 import funnelkit as fk
 from funnelkit import _core
@@ -293,24 +291,6 @@ def scaling_table(rows: list[Row]) -> str:
                      "speed-up", "efficiency"], body)
 
 
-def plain(value: Any) -> Any:
-    """JSON-ready: NaN and infinities as null, NumPy numbers as Python numbers."""
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if isinstance(value, (np.integer, np.floating)):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def machine() -> dict[str, Any]:
-    return {"cpu": cpu_model(), "usable_cores": usable_cores(), "cpu_count": os.cpu_count(),
-            "python": platform.python_version(), "funnelkit": fk.__version__, "numpy": np.__version__}
-
-
 # -- main --------------------------------------------------------------------------------
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -332,7 +312,7 @@ def main() -> None:
     leads = args.leads or (1_000_000 if args.large else 200_000)
     label = (f"{leads // 1_000_000}M" if leads % 1_000_000 == 0 else f"{leads // 1000}k" if leads % 1000 == 0
              else str(leads))
-    info = machine()
+    info = machine_info()
     load_before = os.getloadavg()
     print(f"{info['cpu']}, {info['usable_cores']} usable cores of {info['cpu_count']}; Python {info['python']}, "
           f"funnelkit {info['funnelkit']}, NumPy {info['numpy']}")
@@ -395,7 +375,7 @@ def main() -> None:
         "disagreements": problems,
     }
     partial = path.with_suffix(".partial")
-    partial.write_text(json.dumps(plain(document), indent=2, allow_nan=False) + "\n")
+    partial.write_text(json.dumps(json_ready(document), indent=2, allow_nan=False) + "\n")
     partial.rename(path)
     print(f"written: {path.relative_to(HERE.parent) if path.is_relative_to(HERE.parent) else path}")
 

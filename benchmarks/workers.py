@@ -75,3 +75,28 @@ def cpu_model() -> str:
 
 def usable_cores() -> int | None:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def machine_info() -> dict[str, Any]:
+    """The machine and the versions, for a results document."""
+    import numpy as np
+
+    import funnelkit as fk
+
+    return {"cpu": cpu_model(), "usable_cores": usable_cores(), "cpu_count": os.cpu_count(),
+            "python": platform.python_version(), "funnelkit": fk.__version__, "numpy": np.__version__}
+
+
+def json_ready(value: Any) -> Any:
+    """NaN and infinities as null, NumPy numbers as Python numbers, in nested dicts and lists."""
+    import numpy as np
+
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    if isinstance(value, (np.integer, np.floating, np.bool_)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

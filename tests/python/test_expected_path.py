@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from reference import dense_chain, fundamental, random_funnel, shaped_funnel
 
 import funnelkit as fk
