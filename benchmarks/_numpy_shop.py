@@ -80,6 +80,16 @@ class ShopArrays:
         return self.names.index(name)
 
 
+def _boosted(arrays: ShopArrays, trigger: CartTrigger) -> tuple[int, np.ndarray]:
+    """The watched stage and the cumulative table with its row's odds tilted toward the target."""
+    cart, toward = arrays.index(trigger.stage), arrays.index(trigger.toward)
+    boosted = arrays.cumulative.copy()
+    row = np.diff(np.concatenate([[0.0], arrays.cumulative[cart]]))
+    boosted[cart] = np.cumsum(_odds_row(row, [toward], trigger.multiplier))
+    boosted[cart, -1] = 1.0
+    return cart, boosted
+
+
 def _odds_row(row: np.ndarray, toward: Sequence[int], multiplier: float) -> np.ndarray:
     inside = np.zeros(len(row), dtype=bool)
     inside[list(toward)] = True
@@ -207,11 +217,7 @@ def simulate_per_transition(arrays: ShopArrays, arrivals: np.ndarray, horizon: f
     out = Outcome(leads=len(arrivals))
     cumulative = arrays.cumulative
     if trigger is not None:
-        cart, toward = arrays.index(trigger.stage), arrays.index(trigger.toward)
-        boosted = cumulative.copy()
-        row = np.diff(np.concatenate([[0.0], cumulative[cart]]))
-        boosted[cart] = np.cumsum(_odds_row(row, [toward], trigger.multiplier))
-        boosted[cart, -1] = 1.0
+        cart, boosted = _boosted(arrays, trigger)
     start = arrivals[arrivals < horizon]
     state = np.full(len(start), arrays.entry, dtype=np.int64)
     now = start.copy()
@@ -262,11 +268,7 @@ def simulate_time_step(arrays: ShopArrays, arrivals: np.ndarray, horizon: float,
     cumulative = arrays.cumulative
     leave_exp = np.where(arrays.transient, -np.expm1(-step / np.where(arrays.mean > 0, arrays.mean, 1.0)), 0.0)
     if trigger is not None:
-        cart, toward = arrays.index(trigger.stage), arrays.index(trigger.toward)
-        boosted = cumulative.copy()
-        row = np.diff(np.concatenate([[0.0], cumulative[cart]]))
-        boosted[cart] = np.cumsum(_odds_row(row, [toward], trigger.multiplier))
-        boosted[cart, -1] = 1.0
+        cart, boosted = _boosted(arrays, trigger)
     start = np.sort(arrivals)
     n = len(start)
     state = np.full(n, arrays.entry, dtype=np.int64)

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <initializer_list>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -128,6 +129,14 @@ py::array_t<typename Stored::value_type> owned(Vector&& values) {
   auto* heap = new Stored(std::forward<Vector>(values));
   const py::capsule owner(heap, [](void* p) { delete static_cast<Stored*>(p); });
   return py::array_t<typename Stored::value_type>(static_cast<py::ssize_t>(heap->size()), heap->data(), owner);
+}
+
+// owned() with a shape (row-major), e.g. {replicates, bins, states}.
+template <class T>
+py::array_t<T> shaped(std::vector<T>&& values, std::initializer_list<std::size_t> shape) {
+  std::vector<py::ssize_t> dims;
+  for (const auto d : shape) dims.push_back(static_cast<py::ssize_t>(d));
+  return owned(std::move(values)).reshape(dims);
 }
 
 void register_model(py::module_& m);

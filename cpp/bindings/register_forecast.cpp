@@ -34,13 +34,11 @@ void register_forecast(py::module_& m) {
           py::gil_scoped_release release;
           return forecast::expected_path(chain, values, options);
         }();
-        const auto bins = static_cast<py::ssize_t>(path.bins);
-        const auto states = static_cast<py::ssize_t>(path.states);
-        const auto columns = static_cast<py::ssize_t>(options.steps.size() + options.sends.size());
-        return py::dict("entries"_a = owned(std::move(path.entries)).reshape({bins, states}),
-                        "occupancy"_a = owned(std::move(path.occupancy)).reshape({bins, states}),
+        const std::size_t columns = options.steps.size() + options.sends.size();
+        return py::dict("entries"_a = shaped(std::move(path.entries), {path.bins, path.states}),
+                        "occupancy"_a = shaped(std::move(path.occupancy), {path.bins, path.states}),
                         "value"_a = owned(std::move(path.value)),
-                        "messages"_a = owned(std::move(path.messages)).reshape({bins, columns}));
+                        "messages"_a = shaped(std::move(path.messages), {path.bins, columns}));
       },
       "chain"_a, "arrivals"_a, "bin_width"_a, "substeps"_a, "steps"_a = py::list(), "treated"_a = py::list(), "sends"_a = py::list(), "arrivals_at_start"_a = false);
 }

@@ -49,13 +49,6 @@ class PyTriggerEffect : public PyExtension<TriggerEffect> {
   }
 };
 
-template <class T>
-py::array_t<T> shaped(std::vector<T>&& values, std::initializer_list<std::size_t> shape) {
-  std::vector<py::ssize_t> dims;
-  for (const auto d : shape) dims.push_back(static_cast<py::ssize_t>(d));
-  return owned(std::move(values)).reshape(dims);
-}
-
 template <class Row, class Field>
 auto field_column(const std::vector<Row>& rows, Field Row::*field) {
   using T = std::remove_cvref_t<decltype(std::declval<Row>().*field)>;

@@ -11,32 +11,33 @@ namespace funnelkit::forecast {
 namespace {
 
 void check_steps(const markov::Chain& chain, const PathOptions& options) {
-  const auto fail = [](std::size_t k, const std::string& what) {
-    throw std::invalid_argument("path step " + std::to_string(k) + ": " + what);
+  const auto fail = [](const char* kind, std::size_t k, const std::string& what) {
+    throw std::invalid_argument(std::string(kind) + " " + std::to_string(k) + ": " + what);
   };
-  const auto finite = [](double x) { return std::isfinite(x); };
+  const auto outside = [&chain](std::size_t s) { return s >= chain.size(); };
+  const auto share = [](double x) { return x >= 0.0 && x <= 1.0; };  // a chance
   for (std::size_t k = 0; k < options.steps.size(); ++k) {
     const auto& step = options.steps[k];
-    if (step.state >= chain.size()) fail(k, "its state is outside the chain");
-    if (step.target != markov::kNoState && step.target >= chain.size()) fail(k, "its target is outside the chain");
-    if (!(step.delay >= 0.0) || !finite(step.delay)) fail(k, "the delay must be >= 0 and finite");
-    if (!(step.reach >= 0.0 && step.reach <= 1.0)) fail(k, "the reach must lie in [0, 1]");
-    if (!(step.multiplier >= 0.0) || !finite(step.multiplier)) fail(k, "the multiplier must be >= 0 and finite");
-    for (const auto s : step.toward)
-      if (s >= chain.size()) fail(k, "a favoured state is outside the chain");
+    if (outside(step.state)) fail("path step", k, "its state is outside the chain");
+    if (step.target != markov::kNoState && outside(step.target)) fail("path step", k, "its target is outside the chain");
+    if (!(step.delay >= 0.0) || !std::isfinite(step.delay)) fail("path step", k, "the delay must be >= 0 and finite");
+    if (!share(step.reach)) fail("path step", k, "the reach must lie in [0, 1]");
+    if (!(step.multiplier >= 0.0) || !std::isfinite(step.multiplier))
+      fail("path step", k, "the multiplier must be >= 0 and finite");
+    if (std::any_of(step.toward.begin(), step.toward.end(), outside))
+      fail("path step", k, "a favoured state is outside the chain");
   }
   for (std::size_t k = 0; k < options.sends.size(); ++k) {
     const auto& send = options.sends[k];
-    const std::string where = "send " + std::to_string(k) + ": ";
-    if (send.target >= chain.size()) throw std::invalid_argument(where + "its target is outside the chain");
-    if (!std::isfinite(send.time)) throw std::invalid_argument(where + "its time must be finite");
-    if (!(send.reach >= 0.0 && send.reach <= 1.0)) throw std::invalid_argument(where + "the reach must lie in [0, 1]");
-    if (!(send.share >= 0.0 && send.share <= 1.0)) throw std::invalid_argument(where + "the share must lie in [0, 1]");
-    for (const auto s : send.states)
-      if (s >= chain.size()) throw std::invalid_argument(where + "an audience state is outside the chain");
+    if (outside(send.target)) fail("send", k, "its target is outside the chain");
+    if (!std::isfinite(send.time)) fail("send", k, "its time must be finite");
+    if (!share(send.reach)) fail("send", k, "the reach must lie in [0, 1]");
+    if (!share(send.share)) fail("send", k, "the share must lie in [0, 1]");
+    if (std::any_of(send.states.begin(), send.states.end(), outside))
+      fail("send", k, "an audience state is outside the chain");
   }
-  for (const double share : options.treated)
-    if (!(share >= 0.0 && share <= 1.0)) throw std::invalid_argument("a treated share must lie in [0, 1]");
+  if (!std::all_of(options.treated.begin(), options.treated.end(), share))
+    throw std::invalid_argument("a treated share must lie in [0, 1]");
 }
 
 // A send moves the leads present in its audience at its time: they enter the target, leave the
@@ -72,19 +73,21 @@ class Sends {
       double present = 0.0;
       for (std::size_t m = 0; m <= last; ++m)
         present += flows.entries[s][m] - at(flows.outflow[s], m) - at(extra_out[s], m);
-      messages += send.share * std::max(0.0, present);
+      present = std::max(0.0, present);
+      messages += send.share * present;
       if (!moves_leads) continue;  // a message that only costs
       if (s == chain_.drop_state() && waiting_in_drop_) refuse(s);
-      add(inflow, send.target, last + 1, send.reach * std::max(0.0, present));
-      add(extra_out, s, last + 1, send.reach * std::max(0.0, present));
+      add(inflow, send.target, last + 1, send.reach * present);
+      add(extra_out, s, last + 1, send.reach * present);
       const auto& flows_of = renewal_.moves_of(s);
       const auto& moves = flows_of.moves;
       // Leads who dropped out from s still get its steps' messages: not the moved leads'.
       if (!flows_of.messages.empty() && dropping_[s]) refuse(s);
       auto& taken = cancelled_[s];
       taken.resize(moves.size() + flows_of.messages.size());
+      const auto before = renewal_.spectrum_until(flows.entries[s], last);  // the entries that see the send
       const auto cancel = [&](std::size_t j, const std::vector<double>& kernel, auto&& take) {
-        const auto pending = renewal_.convolve_until(flows.entries[s], last, kernel);
+        const auto pending = renewal_.convolve(before, kernel);
         if (taken[j].empty()) taken[j].assign(n_, 0.0);
         for (std::size_t m = last + 1; m < n_; ++m) {
           const double cut = send.reach * (pending[m] - taken[j][m]);
@@ -159,10 +162,14 @@ ExpectedPath expected_path(const markov::Chain& chain, std::span<const double> a
     const double share = chain.entry()[s] / entry_total;
     if (share <= 0.0) continue;
     inflow[s].assign(n, 0.0);
-    for (std::size_t m = 0; m < n; ++m) {
-      if (options.arrivals_at_start && m % options.substeps != 0) continue;
-      const double spread = options.arrivals_at_start ? 1.0 : static_cast<double>(options.substeps);
-      inflow[s][m] = share * arrivals[m / options.substeps] / spread;
+    for (std::size_t b = 0; b < bins; ++b) {
+      const double leads = share * arrivals[b];
+      if (options.arrivals_at_start) {
+        inflow[s][b * options.substeps] = leads;
+        continue;
+      }
+      for (std::size_t i = 0; i < options.substeps; ++i)
+        inflow[s][b * options.substeps + i] = leads / static_cast<double>(options.substeps);
     }
   }
   detail::Renewal renewal(chain, options, h, n);

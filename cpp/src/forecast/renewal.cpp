@@ -5,8 +5,7 @@
 #include <stdexcept>
 #include <utility>
 
-#include <boost/graph/compressed_sparse_row_graph.hpp>
-#include <boost/graph/strong_components.hpp>
+#include "funnelkit/markov/linear_system.hpp"
 
 namespace funnelkit::forecast::detail {
 namespace {
@@ -29,14 +28,7 @@ std::vector<std::vector<std::size_t>> flow_order(const markov::Chain& chain,
     for (const auto* step : steps_of[s])
       if (step->target != markov::kNoState && step->reach > 0.0) arcs.emplace_back(s, step->target);
   }
-  const boost::compressed_sparse_row_graph<boost::directedS> graph(boost::edges_are_unsorted_multi_pass, arcs.begin(),
-                                                                   arcs.end(), states);
-  std::vector<std::size_t> component(states);
-  const auto count = boost::strong_components(
-      graph, boost::make_iterator_property_map(component.begin(), boost::get(boost::vertex_index, graph)));
-  std::vector<std::vector<std::size_t>> members(count);
-  for (std::size_t s = 0; s < states; ++s) members[component[s]].push_back(s);
-  return members;
+  return markov::components_successors_first(states, arcs);
 }
 
 }  // namespace
@@ -89,11 +81,13 @@ const StateFlows& Renewal::moves_of(std::size_t state) {
   return *kept;
 }
 
-std::vector<double> Renewal::convolve_until(const std::vector<double>& x, std::size_t last, const std::vector<double>& k) {
-  std::vector<double> cut(x.begin(), x.begin() + static_cast<std::ptrdiff_t>(std::min(last + 1, x.size())));
-  auto product = transform_.forward(cut);
-  const auto kernel = transform_.forward(k);
-  for (std::size_t f = 0; f < size_; ++f) product[f] *= kernel[f];
+Spectrum Renewal::spectrum_until(const std::vector<double>& x, std::size_t last) {
+  return transform_.forward({x.begin(), x.begin() + static_cast<std::ptrdiff_t>(std::min(last + 1, x.size()))});
+}
+
+std::vector<double> Renewal::convolve(const Spectrum& x, const std::vector<double>& k) {
+  auto product = transform_.forward(k);
+  for (std::size_t f = 0; f < size_; ++f) product[f] *= x[f];
   return transform_.inverse(product, n_);
 }
 

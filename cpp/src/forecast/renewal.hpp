@@ -55,9 +55,10 @@ class Renewal {
   /// The moves out of `state` and its steps' messages on the grid (kernels over the
   /// transform's length).
   [[nodiscard]] const StateFlows& moves_of(std::size_t state);
-  /// sum over m' <= last of x[m'] k[m - m'] for m < n: x cut after step `last`, convolved.
-  [[nodiscard]] std::vector<double> convolve_until(const std::vector<double>& x, std::size_t last,
-                                                   const std::vector<double>& k);
+  /// The spectrum of x cut after step `last` (x[m] for m <= last, then nothing).
+  [[nodiscard]] Spectrum spectrum_until(const std::vector<double>& x, std::size_t last);
+  /// The first n steps of the convolution of a sequence with this spectrum and kernel k.
+  [[nodiscard]] std::vector<double> convolve(const Spectrum& x, const std::vector<double>& k);
 
  private:
   const markov::Chain& chain_;

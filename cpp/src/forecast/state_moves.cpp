@@ -149,7 +149,7 @@ StateFlows state_moves(const markov::Chain& chain, std::size_t state, double h, 
       Group opened = g;
       opened.weight *= step->reach;
       g.weight *= 1.0 - step->reach;
-      opened.dropped_before = g.dropped_before + drop_mass(g.factor, m) - g.drop_base;
+      opened.dropped_before = dropped;
       for (std::size_t j = 0; j < n; ++j)
         opened.factor[j] *= favoured(*step, row[j].to) ? tilted / p : (1.0 - tilted) / (1.0 - p);
       opened.drop_base = drop_mass(opened.factor, m);

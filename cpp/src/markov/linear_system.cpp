@@ -59,6 +59,20 @@ SolveMethod solve_method_from_string(std::string_view text) {
 }
 
 // ---------------------------------------------------------------------------------------------
+std::vector<std::vector<std::size_t>> components_successors_first(
+    std::size_t n, const std::vector<std::pair<std::size_t, std::size_t>>& arcs, std::vector<std::size_t>* component_of) {
+  // Compressed rows, built from the arc list in linear time.
+  const boost::compressed_sparse_row_graph<boost::directedS> graph(boost::edges_are_unsorted_multi_pass, arcs.begin(),
+                                                                   arcs.end(), n);
+  std::vector<std::size_t> component(n);
+  const auto count = boost::strong_components(
+      graph, boost::make_iterator_property_map(component.begin(), boost::get(boost::vertex_index, graph)));
+  std::vector<std::vector<std::size_t>> members(count);
+  for (std::size_t v = 0; v < n; ++v) members[component[v]].push_back(v);
+  if (component_of != nullptr) *component_of = std::move(component);
+  return members;
+}
+
 TransientStructure::TransientStructure(const Chain& chain)
     : states_(chain.transient_states()), index_(chain.size(), kNoState) {
   const auto m = states_.size();
@@ -73,20 +87,12 @@ TransientStructure::TransientStructure(const Chain& chain)
       entries.emplace_back(static_cast<int>(t), static_cast<int>(u), tr.probability);
       if (u != t) arcs.emplace_back(t, u);
     }
-  // Compressed rows, built from the arc list in linear time.
-  const boost::compressed_sparse_row_graph<boost::directedS> graph(boost::edges_are_unsorted_multi_pass, arcs.begin(),
-                                                                   arcs.end(), m);
   q_.resize(to_index(m), to_index(m));
   q_.setFromTriplets(entries.begin(), entries.end());
   q_.makeCompressed();
 
-  // Tarjan numbers a component only after every component it reaches: successors come first,
-  // which is the order backward solves need (and forward ones take in reverse).
-  component_.resize(m);
-  const auto count = boost::strong_components(
-      graph, boost::make_iterator_property_map(component_.begin(), boost::get(boost::vertex_index, graph)));
-  members_.resize(count);
-  for (std::size_t t = 0; t < m; ++t) members_[component_[t]].push_back(t);
+  // Successors first: the order backward solves need (and forward ones take in reverse).
+  members_ = components_successors_first(m, arcs, &component_);
   for (const auto& group : members_) names_.push_back(chain.name(states_[group.front()]));
 }
 

@@ -12,12 +12,8 @@
 """
 
 from funnelkit.forecasting.base import Base
-from funnelkit.forecasting.compare import (
-    EdgeChangeInterval,
-    ScenarioComparison,
-    compare_scenarios,
-    edge_change_interval,
-)
+from funnelkit.forecasting.compare import ScenarioComparison, compare_scenarios
+from funnelkit.forecasting.edge_interval import EdgeChangeInterval, edge_change_interval
 from funnelkit.forecasting.forecast import Forecast, forecast
 from funnelkit.forecasting.goal_seek import GoalResult, GoalSeekError, InfeasibleGoalError, goal_seek
 from funnelkit.forecasting.optimize import InfeasibleStrategyError, Optimization, OptimizationError, optimize_strategy

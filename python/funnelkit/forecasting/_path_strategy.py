@@ -55,7 +55,6 @@ def path_plan(strategy: Strategy, chain: _core.Chain, unit: str, origin: pd.Time
     drop = chain.drop_state
     excluded = set(engine.excluded_states)
     plan = PathPlan()
-    plan.left_out = []
     if engine.quiet_start != engine.quiet_end:
         plan.left_out.append("quiet hours")
     if engine.cap_messages < _NEVER:

@@ -22,8 +22,7 @@ import pandas as pd
 
 from funnelkit.errors import ForecastError
 from funnelkit.forecasting.base import Base
-from funnelkit.forecasting.forecast import FLOWS, _earlier, _warm_up_days, forecast
-from funnelkit.simulation._durations import day_length, to_units
+from funnelkit.forecasting.forecast import FLOWS, forecast, run_window
 from funnelkit.simulation.run import simulate
 
 __all__ = ["METRICS", "check_metric", "path_totals", "simulated_totals"]
@@ -72,12 +71,10 @@ def simulated_totals(base: Base, *, horizon: Any, origin: pd.Timestamp, warm_up:
     :func:`funnelkit.simulate` of ``base`` (with a ``warm_up``: run from that long before
     ``origin``, traffic as :func:`~funnelkit.forecasting.forecast.forecast` plans it, and the
     warm-up days cut). ``conversion`` = buyers / arrivals of those days."""
-    unit = base.funnel.time_unit
-    warm = _warm_up_days(warm_up, unit, base.traffic)
-    span = to_units(horizon, unit, "horizon") + warm * day_length(unit)
-    simulation = simulate(base.funnel, _earlier(base.traffic, warm), base.strategy, horizon=span,
-                          replicates=int(replicates), seed=seed, start=origin - pd.Timedelta(days=warm),
-                          economics=base.economics, progress=progress)
+    window = run_window(horizon, base.funnel.time_unit, base.traffic, origin, warm_up)
+    warm = window.warm
+    simulation = simulate(base.funnel, window.plan, base.strategy, horizon=window.span, replicates=int(replicates),
+                          seed=seed, start=window.start, economics=base.economics, progress=progress)
     if warm == 0:
         return simulation.replicate_totals[list(metrics)]
     sums = {m: simulation.per_replicate(m).iloc[warm:].sum(axis=0).to_numpy(dtype=np.float64)

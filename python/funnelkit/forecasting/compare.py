@@ -22,8 +22,9 @@ Totals (the analytic columns ``base``, ``value``, ``delta``, ``delta_pct``) foll
 :func:`funnelkit.forecasting.forecast.forecast`: over the horizon's days, ``arrivals`` = the
 plan's expected visitors, ``purchases`` = expected entries into stages with a positive value,
 ``revenue`` = Σ entries x stage value (undiscounted), ``margin`` = margin rate x revenue,
-``traffic_cost`` = Σ arrivals per channel x cost per visitor, ``profit`` = margin - traffic
-cost. delta = value - base, delta_pct = 100 x delta / base (NaN where base is 0).
+``traffic_cost`` = Σ arrivals per channel x cost per visitor, ``message_cost`` = expected
+messages x their cost, ``profit`` = margin - traffic cost - message cost. delta = value -
+base, delta_pct = 100 x delta / base (NaN where base is 0).
 
 The expected path is linear in the arrivals (each lead moves independently of the others), so
 scenarios that share a funnel structure, strategy and daily traffic shape share one path,
@@ -58,19 +59,18 @@ from funnelkit.errors import UnknownDistributionError
 from funnelkit.forecasting._path_strategy import PathPlan, path_plan
 from funnelkit.forecasting._totals import simulated_totals
 from funnelkit.forecasting.base import Base
-from funnelkit.forecasting.edge_interval import EdgeChangeInterval, edge_change_interval
-from funnelkit.forecasting.forecast import FLOWS, _earlier, _warm_up_days
+from funnelkit.forecasting.forecast import FLOWS, run_window
 from funnelkit.forecasting.scenario import Scenario
 from funnelkit.simulation._durations import Duration, day_length, to_units
 from funnelkit.simulation.results import _paired
-from funnelkit.simulation.run import DEFAULT_START
+from funnelkit.simulation.run import _positive_int, _start
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
     from funnelkit.funnel import Funnel
 
-__all__ = ["EdgeChangeInterval", "ScenarioComparison", "compare_scenarios", "edge_change_interval"]
+__all__ = ["ScenarioComparison", "compare_scenarios"]
 
 #: The columns of :attr:`ScenarioComparison.table`.
 COLUMNS = ("base", "value", "delta", "delta_pct", "simulated_delta", "sd", "low", "high")
@@ -228,7 +228,7 @@ def compare_scenarios(
         raise ValueError(f"metrics must be some of {', '.join(FLOWS)}, got {unknown or metrics!r}")
     if isinstance(replicates, bool) or not isinstance(replicates, (int, np.integer)) or replicates < 0:
         raise ValueError(f"replicates must be an integer >= 0, got {replicates!r}")
-    origin = DEFAULT_START if start is None else pd.Timestamp(start).normalize()
+    origin = _start(start)
 
     began = time.perf_counter()
     paths = _PathCache(horizon, origin, substeps, threads, warm_up)
@@ -282,9 +282,8 @@ class _PathCache:
 
     def __init__(self, horizon: Duration, origin: pd.Timestamp, substeps: int, threads: int | None,
                  warm_up: Duration | None = None) -> None:
-        if isinstance(substeps, bool) or not isinstance(substeps, (int, np.integer)) or substeps < 1:
-            raise ValueError(f"substeps must be a positive integer, got {substeps!r}")
-        self.horizon, self.origin, self.substeps, self.warm_up = horizon, origin, int(substeps), warm_up
+        self.horizon, self.origin, self.warm_up = horizon, origin, warm_up
+        self.substeps = _positive_int(substeps, "substeps")
         self.threads = threads or os.cpu_count() or 1
         self.computed = 0
         self.reused = 0
@@ -304,8 +303,8 @@ class _PathCache:
         with ThreadPoolExecutor(max_workers=max(1, min(self.threads, len(keys)))) as pool:
             results = dict(zip(keys, pool.map(lambda k: self._run(*jobs[k]), keys), strict=True))
         out = []
-        for (key, level, per_channel, base, job), b in zip(prepared, bases, strict=True):
-            values = np.asarray(b.funnel._compiled().values, dtype=np.float64)
+        for key, level, per_channel, base, job in prepared:
+            values = np.asarray(base.funnel._compiled().values, dtype=np.float64)
             flows = results[key] * level if job is not None else np.zeros(values.size)
             entries, sent = flows[:values.size], flows[values.size:]  # messages per step and send
             costs = np.asarray(job[3].costs, dtype=np.float64) if job is not None else np.zeros(0)
@@ -331,16 +330,16 @@ class _PathCache:
             raise ValueError(f"horizon must be positive and finite, got {self.horizon!r}")
         days = math.ceil(span / day - 1e-9)
         # A warm-up runs the path from `warm` days earlier; totals count from the start.
-        warm = _warm_up_days(self.warm_up, unit, base.traffic)
-        run_origin = self.origin - pd.Timedelta(days=warm)
-        run = np.asarray(_earlier(base.traffic, warm)._expected(run_origin, warm + days), dtype=np.float64)
+        window = run_window(self.horizon, unit, base.traffic, self.origin, self.warm_up)
+        warm, run_origin = window.warm, window.start
+        run = np.asarray(window.plan._expected(run_origin, warm + days), dtype=np.float64)
         per_channel = run[warm:]
         arrivals = run.sum(axis=1)
         level = float(arrivals.sum())
         if level <= 0.0:
             return None, 0.0, per_channel, base, None
         plan = (PathPlan() if base.strategy is None
-                else path_plan(base.strategy, chain, unit, run_origin, span + warm * day))
+                else path_plan(base.strategy, chain, unit, run_origin, window.span))
         plan.at_start = base.traffic.exact_counts
         self.left_out.update(plan.left_out)
         shape = arrivals / level

@@ -25,7 +25,7 @@ from funnelkit.forecasting.path import expected_path
 from funnelkit.funnel import Funnel
 from funnelkit.simulation._durations import Duration, day_length, to_units
 from funnelkit.simulation.economics import Economics
-from funnelkit.simulation.run import DEFAULT_START, simulate
+from funnelkit.simulation.run import _start, simulate
 from funnelkit.simulation.strategy import Strategy
 from funnelkit.simulation.traffic import TrafficPlan
 
@@ -181,13 +181,10 @@ def forecast(funnel: Funnel | Base, traffic: TrafficPlan | float | None = None, 
         raise ValueError(f"q must be two quantiles low < high in [0, 1], got {q!r}")
     plan = traffic if isinstance(traffic, TrafficPlan) else TrafficPlan(float(traffic))
     economics = Economics() if economics is None else economics
-    origin = DEFAULT_START if start is None else pd.Timestamp(start).normalize()
-    unit = funnel.time_unit
-    day = day_length(unit)
-    warm = _warm_up_days(warm_up, unit, plan)
-    run_plan = _earlier(plan, warm)
-    run_start = origin - pd.Timedelta(days=warm)
-    run_horizon: Duration = horizon if warm == 0 else to_units(horizon, unit, "horizon") + warm * day
+    origin = _start(start)
+    window = run_window(horizon, funnel.time_unit, plan, origin, warm_up)
+    warm, run_plan, run_start = window.warm, window.plan, window.start
+    run_horizon: Duration = horizon if warm == 0 else window.span  # as given: its errors name it
     path = expected_path(funnel, run_plan, strategy=strategy, horizon=run_horizon, start=run_start,
                          substeps=substeps)
     days = len(path) - warm
@@ -223,6 +220,26 @@ def forecast(funnel: Funnel | Base, traffic: TrafficPlan | float | None = None, 
         raise ValueError("the expected path is not finite")  # a guard; the engine checks its inputs
     return Forecast(expected=expected, simulated=simulated, simulation=simulation, freq=freq, q=q, funnel=funnel,
                     start=origin, warm_up_days=warm)
+
+
+@dataclass(frozen=True)
+class RunWindow:
+    """A forecast from ``origin`` run from ``warm`` days earlier (a shop already running): the
+    traffic plan started then, the run's first day and its horizon in the funnel's unit."""
+
+    warm: int
+    plan: TrafficPlan
+    start: pd.Timestamp
+    span: float
+
+
+def run_window(horizon: Duration, unit: str, plan: TrafficPlan, origin: pd.Timestamp,
+               warm_up: Duration | None) -> RunWindow:
+    """Where forecasts, scenario totals and simulated totals run for ``warm_up``; the days
+    before ``origin`` are cut from their results."""
+    warm = _warm_up_days(warm_up, unit, plan)
+    return RunWindow(warm, _earlier(plan, warm), origin - pd.Timedelta(days=warm),
+                     to_units(horizon, unit, "horizon") + warm * day_length(unit))
 
 
 def _warm_up_days(warm_up: Duration | None, unit: str, plan: TrafficPlan) -> int:

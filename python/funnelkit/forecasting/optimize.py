@@ -82,8 +82,8 @@ from funnelkit.forecasting._totals import simulated_totals
 from funnelkit.forecasting.base import Base
 from funnelkit.forecasting.scenario import AxisValue, Scenario, grid
 from funnelkit.simulation._durations import Duration
-from funnelkit.simulation.results import _paired, t_quantile
-from funnelkit.simulation.run import DEFAULT_START
+from funnelkit.simulation.results import _paired
+from funnelkit.simulation.run import _start
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -328,7 +328,7 @@ def optimize_strategy(
     began = time.perf_counter()
     names = ["(base)", *(c.name for c in candidates)]
     bases = [base, *(c.apply(base) for c in candidates)]
-    origin = DEFAULT_START if start is None else pd.Timestamp(start).normalize()
+    origin = _start(start)
     same = _same_as(bases)
     y: dict[str, np.ndarray] = {}
     messages, shares = [0.0] * len(bases), [0.0] * len(bases)
@@ -356,17 +356,16 @@ def optimize_strategy(
             bar.close()
     simulation_s = time.perf_counter() - began
 
-    t = t_quantile(0.975, replicates - 1)
     rows = []
     for k, (name, candidate) in enumerate(zip(names, [None, *candidates], strict=True)):
         values = y[name]
-        mean, half = float(values.mean()), t * float(values.std(ddof=1)) / math.sqrt(replicates)
+        mean, _, low, high = _paired(values)  # the candidate's own interval
         delta, _, delta_low, delta_high = _paired(values - y[names[0]])
         share = shares[k]
         over_budget = bool(messages[k] > budget)
         below_margin = min_margin is not None and (math.isnan(share) or share < min_margin)
-        rows.append({**(candidate.axes if candidate is not None else {}), "objective": mean, "low": mean - half,
-                     "high": mean + half, "delta": delta, "delta_low": delta_low, "delta_high": delta_high,
+        rows.append({**(candidate.axes if candidate is not None else {}), "objective": mean, "low": low,
+                     "high": high, "delta": delta, "delta_low": delta_low, "delta_high": delta_high,
                      "messages": messages[k], "margin_share": share, "over_budget": over_budget,
                      "below_margin": below_margin, "feasible": not (over_budget or below_margin), "best": False,
                      "same_as": names[same[k]] if k in same else None})

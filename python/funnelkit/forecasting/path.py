@@ -20,7 +20,7 @@ import pandas as pd
 from funnelkit import _core
 from funnelkit.forecasting._path_strategy import PathPlan, path_plan
 from funnelkit.simulation._durations import Duration, day_length, to_units
-from funnelkit.simulation.run import DEFAULT_START
+from funnelkit.simulation.run import _start
 from funnelkit.simulation.strategy import Strategy
 from funnelkit.simulation.traffic import TrafficPlan
 
@@ -72,15 +72,14 @@ def expected_path(funnel: Funnel, traffic: TrafficPlan | float, *, strategy: Str
     if int(substeps) < 1:
         raise ValueError(f"substeps must be at least 1, got {substeps!r}")
     days = math.ceil(span / day - 1e-9)
-    origin = DEFAULT_START if start is None else pd.Timestamp(start).normalize()
+    origin = _start(start)
     arrivals = np.asarray(plan._expected(origin, days), dtype=np.float64).sum(axis=1)
     chain = funnel._compiled()
     followed = PathPlan() if strategy is None else path_plan(strategy, chain, unit, origin, span)
     followed.at_start = plan.exact_counts  # a cohort arrives at the start of its day, as simulated
     left_out = followed.left_out
-    if strategy is not None:
-        if left_out:
-            warnings.warn(f"the expected path leaves out {', '.join(left_out)} (simulate them instead)", stacklevel=2)
+    if left_out:
+        warnings.warn(f"the expected path leaves out {', '.join(left_out)} (simulate them instead)", stacklevel=2)
     raw = _core.expected_path(chain, arrivals, day, int(substeps), followed.steps, followed.treated, followed.sends,
                               followed.at_start)
     names = list(chain.names)

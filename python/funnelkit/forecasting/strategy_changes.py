@@ -81,6 +81,18 @@ def _edit_steps(sender: Trigger | Campaign, step: int | None, edit: Callable[[Me
         raise StrategyError(f"{where}: {error}", subject=error.subject) from error
 
 
+def _edit_messages(base: Base, trigger: str, step: int | None, where: str, edit: Callable[[Message], Message]) -> Base:
+    """``base`` with ``edit`` applied to the trigger's step (None: every step) or campaign message."""
+    strategy = _strategy(base, where)
+    sender = _sender(strategy, trigger, where)
+    return base.replace(strategy=_with_sender(strategy, trigger, _edit_steps(sender, step, edit, where)))
+
+
+def _which(trigger: str, step: int | None) -> str:
+    """How a label names a trigger's step(s)."""
+    return f"{trigger!r}" + ("" if step is None else f" step {step}")
+
+
 def _step(value: object, where: str) -> int | None:
     if value is None:
         return None
@@ -125,7 +137,7 @@ class TriggerDelay(Change):
             to_units(self.after, "hours", "TriggerDelay.after")
 
     def label(self) -> str:
-        which = f"{self.trigger!r}" + ("" if self.step is None else f" step {self.step}")
+        which = _which(self.trigger, self.step)
         if self.factor is not None:
             return f"after({which}) {_times(self.factor)}"
         shown = self.after if isinstance(self.after, (str, int, float)) else duration_json(self.after)
@@ -133,15 +145,11 @@ class TriggerDelay(Change):
 
     def apply(self, base: Base) -> Base:
         """A new strategy whose step(s) go out ``after`` (or ``after * factor``) from the start."""
-        where = self.label()
-        strategy = _strategy(base, where)
-        sender = _sender(strategy, self.trigger, where)
-
         def edit(message: Message) -> Message:
             after = _scale_duration(message.after, self.factor) if self.factor is not None else self.after
             return dataclasses.replace(message, after=after)
 
-        return base.replace(strategy=_with_sender(strategy, self.trigger, _edit_steps(sender, self.step, edit, where)))
+        return _edit_messages(base, self.trigger, self.step, self.label(), edit)
 
 
 @dataclass(frozen=True)
@@ -164,16 +172,13 @@ class TriggerDiscount(Change):
         object.__setattr__(self, "step", _step(self.step, "TriggerDiscount.step"))
 
     def label(self) -> str:
-        which = f"{self.trigger!r}" + ("" if self.step is None else f" step {self.step}")
+        which = _which(self.trigger, self.step)
         return f"discount({which}) = {self.discount:g}"
 
     def apply(self, base: Base) -> Base:
         """A new strategy with the step's (or steps') discount set."""
-        where = self.label()
-        strategy = _strategy(base, where)
-        sender = _sender(strategy, self.trigger, where)
-        edited = _edit_steps(sender, self.step, lambda m: dataclasses.replace(m, discount=self.discount), where)
-        return base.replace(strategy=_with_sender(strategy, self.trigger, edited))
+        return _edit_messages(base, self.trigger, self.step, self.label(),
+                              lambda m: dataclasses.replace(m, discount=self.discount))
 
 
 def _effect_label(effect: Effect | None) -> str:
@@ -226,7 +231,7 @@ class MessageEffect(Change):
         object.__setattr__(self, "effect", effect)
 
     def label(self) -> str:
-        which = f"{self.trigger!r}" + ("" if self.step is None else f" step {self.step}")
+        which = _which(self.trigger, self.step)
         return f"effect({which}) = {_effect_label(self.effect)}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -275,18 +280,14 @@ class MessageChannel(Change):
             object.__setattr__(self, "open", _amount(self.open, "MessageChannel.open", upper=1.0))
 
     def label(self) -> str:
-        which = f"{self.trigger!r}" + ("" if self.step is None else f" step {self.step}")
+        which = _which(self.trigger, self.step)
         own = [f"{name} {value:g}" for name, value in (("cost", self.cost), ("open", self.open)) if value is not None]
         return f"channel({which}) = {self.channel}" + (f" ({', '.join(own)})" if own else "")
 
     def apply(self, base: Base) -> Base:
         """A new strategy whose step(s) go out on the channel."""
-        where = self.label()
-        strategy = _strategy(base, where)
-        sender = _sender(strategy, self.trigger, where)
-        edited = _edit_steps(sender, self.step, lambda m: dataclasses.replace(
-            m, channel=self.channel, cost=self.cost, open=self.open), where)
-        return base.replace(strategy=_with_sender(strategy, self.trigger, edited))
+        return _edit_messages(base, self.trigger, self.step, self.label(), lambda m: dataclasses.replace(
+            m, channel=self.channel, cost=self.cost, open=self.open))
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,13 @@ namespace detail {
 class ComponentSolver;
 }
 
+/// The strongly connected components of the graph on `n` vertices with these arcs, as lists of
+/// members, successors first (Tarjan numbers a component only after every component it
+/// reaches); `component_of`, when given, receives each vertex's component.
+[[nodiscard]] std::vector<std::vector<std::size_t>> components_successors_first(
+    std::size_t n, const std::vector<std::pair<std::size_t, std::size_t>>& arcs,
+    std::vector<std::size_t>* component_of = nullptr);
+
 /// The transient part of a chain: Q over transient indices 0..m-1 and its components.
 class TransientStructure {
  public:
